@@ -1,0 +1,202 @@
+"""The `kb` command: a thin layer over the package's functions.
+
+Exit codes: 0 ok, 1 the KB does not conform, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import build as build_mod
+from .errors import InputError, KBError
+from .export import FORMATS, serialise, write_atomic
+from .load import load
+from .paths import DIST, QUERIES, SEEDS
+from .query import bind, find_query, format_result, run
+from .seeds import read_seeds
+from .sources import verify
+from .stats import format_stats, stats
+from .store import to_store
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _seeds_option(f: Callable) -> Callable:
+    return click.option("--seeds", "seeds_dir", type=click.Path(path_type=Path, file_okay=False),
+                        default=SEEDS, show_default=True, help="Folder of curated seed files.")(f)
+
+
+def _reports_errors(f: Callable) -> Callable:
+    """Turn KB errors into a message on stderr and the documented exit code."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except KBError as exc:
+            kind = "does not conform" if exc.exit_code == 1 else "error"
+            click.echo(f"{exc}\nkb: {kind}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="kb")
+def main() -> None:
+    """Build, check, export and query the back-channel knowledge base.
+
+    \b
+    Example:
+      kb build && kb query contacts-of-actor --param actor=kirill-dmitriev
+
+    Exit codes: 0 ok, 1 the KB does not conform to its shapes or checks,
+    2 bad input (seed files, queries) or usage.
+    """
+
+
+@main.command(context_settings=CONTEXT)
+@_seeds_option
+@click.option("--dist", type=click.Path(path_type=Path, file_okay=False), default=DIST,
+              show_default=True, help="Where to write kb.ttl and ontology.ttl.")
+@_reports_errors
+def build(seeds_dir: Path, dist: Path) -> None:
+    """Load the seeds, validate them, and write dist/kb.ttl and dist/ontology.ttl.
+
+    Nothing is written unless the KB conforms; warnings are printed but do not fail.
+
+    \b
+    Example:
+      kb build --dist dist
+    """
+    result = build_mod.build(seeds_dir, dist)
+    for issue in result.report.warnings:
+        click.echo(str(issue), err=True)
+    click.echo(f"built {len(result.loaded.graph)} triples from "
+               f"{len(result.loaded.seeds.files)} seed files: "
+               + ", ".join(str(p) for p in result.written))
+
+
+@main.command(context_settings=CONTEXT)
+@_seeds_option
+@_reports_errors
+def validate(seeds_dir: Path) -> None:
+    """Check the seeds and the shapes without writing anything.
+
+    \b
+    Example:
+      kb validate
+    """
+    loaded, report = build_mod.check(seeds_dir)
+    for issue in report.warnings:
+        click.echo(str(issue), err=True)
+    click.echo(f"ok: {len(loaded.graph)} triples conform "
+               f"({len(report.warnings)} warning(s))")
+
+
+@main.command(context_settings=CONTEXT)
+@_seeds_option
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="turtle",
+              show_default=True, help="RDF format.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="File to write (atomically); standard output if omitted.")
+@_reports_errors
+def export(seeds_dir: Path, fmt: str, output: Path | None) -> None:
+    """Export the validated KB in another RDF format.
+
+    TriG puts each source document's facts and claims in a named graph of its own.
+
+    \b
+    Example:
+      kb export --format trig -o dist/kb.trig
+    """
+    loaded, _ = build_mod.check(seeds_dir)
+    data = serialise(loaded, fmt)
+    if output:
+        write_atomic(output, data)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(data.decode("utf-8"), nl=False)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("query_name", metavar="QUERY")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A query parameter, bound as an RDF term (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]),
+              default="table", show_default=True)
+@_seeds_option
+@_reports_errors
+def query(query_name: str, params: tuple[str, ...], fmt: str, seeds_dir: Path) -> None:
+    """Run QUERY (a .rq file, or the name of one in queries/) on the validated KB.
+
+    Parameters are bound as RDF terms, never pasted into the query text. An id
+    such as kirill-dmitriev stands for its entity's IRI.
+
+    \b
+    Example:
+      kb query sanction-status-on-date --param actor=kirill-dmitriev --param date=2025-04-02
+    """
+    q = find_query(query_name, QUERIES)
+    raw = {}
+    for p in params:
+        name, sep, value = p.partition("=")
+        if not sep or not name:
+            raise InputError(f"--param {p!r}: expected NAME=VALUE")
+        raw[name] = value
+    bindings = bind(q, raw)
+    loaded, _ = build_mod.check(seeds_dir)
+    result = run(to_store(loaded.graph), q, bindings)
+    click.echo(format_result(result, fmt), nl=False)
+
+
+@main.command("stats", context_settings=CONTEXT)
+@_seeds_option
+@_reports_errors
+def stats_cmd(seeds_dir: Path) -> None:
+    """Counts: triples, entities per class, facts per source.
+
+    \b
+    Example:
+      kb stats
+    """
+    click.echo(format_stats(stats(load(seeds_dir))), nl=False)
+
+
+@main.group(context_settings=CONTEXT)
+def sources() -> None:
+    """Work with the source documents.
+
+    \b
+    Example:
+      kb sources verify --texts ../shared/seeds
+    """
+
+
+@sources.command("verify", context_settings=CONTEXT)
+@click.option("--texts", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              required=True, help="Folder holding the source texts, named <source id>.txt.")
+@_seeds_option
+@_reports_errors
+def sources_verify(texts: Path, seeds_dir: Path) -> None:
+    """Check every source's SHA-256 and every citation's paragraph and anchor phrase.
+
+    Exit 1 with the file:line of each broken citation.
+
+    \b
+    Example:
+      kb sources verify --texts ../shared/seeds
+    """
+    result = verify(read_seeds(seeds_dir), texts)
+    for p in result.problems:
+        click.echo(str(p), err=True)
+    if not result.ok:
+        click.echo(f"kb: {len(result.problems)} broken citation(s) or source(s)", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {result.sources} sources, {result.citations} citations verified")
