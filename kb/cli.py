@@ -200,3 +200,7 @@ def sources_verify(texts: Path, seeds_dir: Path) -> None:
         click.echo(f"kb: {len(result.problems)} broken citation(s) or source(s)", err=True)
         sys.exit(1)
     click.echo(f"ok: {result.sources} sources, {result.citations} citations verified")
+
+from .cli_serve import publish, serve  # noqa: E402
+main.add_command(serve)
+main.add_command(publish)

@@ -184,7 +184,7 @@ class _Builder:
                 pub = self.seeds.records[c.source].values.get("publisher")
                 if pub:
                     self.add(att, PROV.agent, self.iri(pub))
-                self.add(att, self.kbo.attributedTo, source)
+                self.add(att, self.kbo.attributedTo, self.iri(pub) if pub else source)
             elif a.kind == "anonymous":
                 self.add(att, self.kbo.sourceDescription, Literal(a.description))
                 if a.count is not None:

@@ -1,0 +1,181 @@
+"""The `kb serve` and `kb publish` commands."""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from .cli import CONTEXT, _reports_errors, _seeds_option
+from .current import current_build
+from .engine import Limits
+from .paths import DIST
+from .publish import (
+    Store,
+    authorization_from_env,
+    check_iri,
+    check_url,
+    publish as publish_graph,
+    update_endpoint_for,
+)
+from .schema import load_schema
+
+
+def _dist_option(f: click.decorators.FC) -> click.decorators.FC:
+    return click.option("--dist", type=click.Path(path_type=Path, file_okay=False),
+                        default=DIST, show_default=True,
+                        help="Where the build (kb.ttl) is written or reused from.")(f)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _stop_on_sigterm() -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but a loopback address exposes the KB "
+                   "to the network.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0 picks a free one).")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds a query may run before it is stopped (answer: HTTP 503).")
+@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
+              help="Most result rows (or triples) a query may return (over it: HTTP 413).")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Query worker processes, i.e. queries run at the same time.")
+@click.option("--allow-service", is_flag=True,
+              help="Let queries use SERVICE, which makes this server connect to any URL a "
+                   "query names. Refused (HTTP 400) unless given.")
+@click.option("--rebuild", is_flag=True, help="Build even if dist/ holds a current build.")
+@click.option("--quiet", is_flag=True, help="Do not log each request.")
+@_seeds_option
+@_dist_option
+@_reports_errors
+def serve(host: str, port: int, timeout: float, max_rows: int, workers: int,
+          allow_service: bool, rebuild: bool, quiet: bool, seeds_dir: Path,
+          dist: Path) -> None:
+    """Serve the validated KB: SPARQL endpoint, query page and entity pages.
+
+    Builds the KB first unless dist/ holds a current build. Then serves, read-only:
+
+    \b
+      /          a query page (named queries from queries/, results table)
+      /sparql    SPARQL 1.1 Protocol: GET or POST; JSON, XML, CSV, TSV results;
+                 Turtle or N-Triples for CONSTRUCT and DESCRIBE
+      /id/<id>   an entity, as HTML for browsers or Turtle (Accept: text/turtle)
+
+    Updates are refused (403), SERVICE is refused (400), and every query has a time
+    limit and a result cap.
+
+    \b
+    Example:
+      kb serve --port 8000
+      curl -H 'Accept: text/csv' --data-urlencode 'query=SELECT * WHERE { ?s ?p ?o } LIMIT 5' \\
+        http://127.0.0.1:8000/sparql
+    """
+    from .serve import create_app, make_server
+
+    result = current_build(seeds_dir, dist, rebuild)
+    if result is None:
+        click.echo(f"reusing the current build {dist / 'kb.ttl'}", err=True)
+    else:
+        for issue in result.report.warnings:
+            click.echo(str(issue), err=True)
+        click.echo(f"built {len(result.loaded.graph)} triples: {dist / 'kb.ttl'}", err=True)
+    limits = Limits(timeout=timeout, max_rows=max_rows, allow_network=allow_service)
+    app = create_app(dist / "kb.ttl", limits, workers)
+    try:
+        server = make_server(app, host, port, quiet)
+    except BaseException:
+        app.close()
+        raise
+    _stop_on_sigterm()
+    if not _is_loopback(host):
+        click.echo(f"warning: listening on {host}, not a loopback address: anyone who can "
+                   "reach this machine can query the KB", err=True)
+    if allow_service:
+        click.echo("warning: --allow-service: queries can make this server connect to any "
+                   "URL", err=True)
+    click.echo(f"serving the KB at {server.url} (SPARQL endpoint: {server.url}sparql); "
+               "Ctrl-C stops", err=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        app.close()
+        click.echo("stopped", err=True)
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--endpoint", required=True, metavar="URL",
+              help="The store's Graph Store Protocol endpoint, e.g. "
+                   "http://localhost:7878/store (Oxigraph) or http://host:3030/ds/data "
+                   "(Fuseki).")
+@click.option("--graph", metavar="IRI", default=None,
+              help="The named graph to replace.  [default: <base>graph/kb]")
+@click.option("--auth-env", metavar="VAR",
+              help="Environment variable holding the credentials: user:password (Basic) "
+                   "or '<scheme> <credentials>', e.g. 'Bearer abc'.")
+@click.option("--update-endpoint", metavar="URL",
+              help="The store's SPARQL Update endpoint; guessed for Oxigraph, Fuseki, "
+                   "GraphDB, Virtuoso and Neptune.")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds to wait for each request to the store.")
+@_seeds_option
+@_dist_option
+@_reports_errors
+def publish(endpoint: str, graph: str | None, auth_env: str | None,
+            update_endpoint: str | None, timeout: float, seeds_dir: Path,
+            dist: Path) -> None:
+    """Build and validate the KB, then replace a named graph in a triple store with it.
+
+    Works with any store that speaks the SPARQL 1.1 Graph Store HTTP Protocol and
+    SPARQL Update (Oxigraph, Jena Fuseki, GraphDB, Virtuoso, Neptune). Nothing is sent
+    unless the KB conforms. The upload goes to a staging graph first and is then swapped
+    in with one MOVE, so the graph is never left empty or half-written: if anything
+    fails, it keeps its previous content. Prints the triple count the store holds after.
+
+    Exit codes: 0 published, 1 the KB does not conform, 2 bad input, 3 the store failed
+    (the graph was left as it was).
+
+    \b
+    Example:
+      export KB_STORE_AUTH='curator:secret'
+      kb publish --endpoint http://localhost:7878/store \\
+        --graph https://kb.example.org/graph/kb --auth-env KB_STORE_AUTH
+    """
+    check_url(endpoint, "--endpoint")
+    update = check_url(update_endpoint, "--update-endpoint") if update_endpoint \
+        else update_endpoint_for(endpoint)
+    target = check_iri(graph or f"{load_schema().base}graph/kb", "--graph")
+    store = Store(endpoint, update, authorization_from_env(auth_env), timeout)
+    result = current_build(seeds_dir, dist)
+    if result is None:
+        click.echo(f"reusing the current build {dist / 'kb.ttl'}", err=True)
+    else:
+        for issue in result.report.warnings:
+            click.echo(str(issue), err=True)
+    data = (dist / "kb.ttl").read_bytes()
+    from rdflib import Graph
+
+    triples = len(Graph().parse(data=data, format="turtle"))
+    done = publish_graph(data, triples, store, target)
+    click.echo(f"published {done.sent} triples to <{done.graph}> at {endpoint}; "
+               f"the store now holds {done.held} triples in that graph")
