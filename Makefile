@@ -1,6 +1,6 @@
 # Quick start: `make build` builds the KB end to end; `make test` runs the whole test suite.
 # Both create .venv with everything the project needs on first use.
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check kb tests
+
+docs: $(STAMP)
+	$(BIN)/kb docs
 
 clean:
 	rm -rf dist build-cache .pytest_cache

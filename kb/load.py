@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
@@ -63,7 +64,8 @@ class _Builder:
         self.origin[node] = f"{rec.file}:{rec.line}"
         self.add(node, RDF.type, self.term(rec.spec.cls))
         self.add(node, self.kbo.identifier, Literal(rec.id))
-        label = rec.values.get("label") or rec.values.get("name") or rec.values.get("title")
+        label = (rec.values.get("label") or rec.values.get("name") or rec.values.get("title")
+                 or rec.values.get("description"))
         if label:
             self.add(node, RDFS.label, Literal(label))
         for fname, value in rec.values.items():
@@ -101,7 +103,7 @@ class _Builder:
             amt = URIRef(f"{node}/{spec.name}")
             self.add(node, prop, amt)
             self.add(amt, RDF.type, SDO.MonetaryAmount)
-            self.add(amt, SDO.value, Literal(value[0], datatype=XSD.decimal))
+            self.add(amt, SDO.value, Literal(decimal_lexical(value[0]), datatype=XSD.decimal))
             self.add(amt, SDO.currency, Literal(value[1]))
         elif k == "participants":
             for actor, role in value:
@@ -131,7 +133,8 @@ class _Builder:
         self.add(dn, RDF.type, self.kbo.DateSpec)
         if d.reported is not None:
             rep = d.reported
-            self.add(dn, self.kbo.reported, Literal(rep.text, datatype=PREC_DATATYPE[rep.precision]))
+            self.add(dn, self.kbo.reported,
+                     Literal(rep.text, datatype=PREC_DATATYPE[rep.precision]))
             self.add(dn, self.kbo.precision, self.kbo[rep.precision.capitalize() + "Precision"])
         if d.earliest is not None:
             self.add(dn, self.kbo.earliest, Literal(d.earliest.isoformat(), datatype=XSD.date))
@@ -194,6 +197,13 @@ class _Builder:
             else:
                 self.add(att, PROV.agent, self.iri(a.ref))
                 self.add(att, self.kbo.attributedTo, self.iri(a.ref))
+
+
+def decimal_lexical(text: str) -> str:
+    """xsd:decimal in the form every Turtle writer keeps ("5600000" -> "5600000.0"), so the
+    value round-trips through the exports as the same literal."""
+    out = format(Decimal(text), "f")
+    return out if "." in out else out + ".0"
 
 
 def load(seeds_dir: Path = SEEDS, schema: Schema | None = None) -> Loaded:

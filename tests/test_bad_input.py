@@ -1,0 +1,161 @@
+"""Bad input: every error class gives exit 2, names the file and line, and leaves dist/ alone."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import main
+
+MINI = Path(__file__).parent / "fixtures" / "mini"
+FACTS = "facts/facts.yaml"
+ENTITIES = "entities/all.yaml"
+
+NEW_FACT = """
+  - id: extra-fact
+    type: contact
+    kind: meeting
+    description: Another meeting.
+    participants: [{actor: envoy}, {actor: adviser}]
+    date: "2024-04-01"
+    citations:
+      - {source: src_a, para: 2}
+"""
+
+
+def _append(rel: str, text: str):
+    return lambda root: (root / rel).write_text((root / rel).read_text() + text)
+
+
+def _replace(rel: str, old: str, new: str):
+    def mutate(root: Path) -> None:
+        content = (root / rel).read_text()
+        assert old in content, old
+        (root / rel).write_text(content.replace(old, new, 1))
+    return mutate
+
+
+def _write_bytes(rel: str, data: bytes):
+    return lambda root: (root / rel).write_bytes(data)
+
+
+# (name, mutation, file in the message, line in the message, words the message must contain)
+CASES = [
+    ("yaml-syntax", _append(FACTS, "  - {id: broken, type: post\n"), FACTS, None, "YAML error"),
+    ("duplicate-key", _replace(ENTITIES, "{id: adviser, type: person, name: The Adviser}",
+                               "{id: adviser, type: person, name: The Adviser, name: Other}"),
+     ENTITIES, 4, "duplicate key"),
+    ("duplicate-id", _append(ENTITIES, "  - {id: envoy, type: person, name: Twin}\n"),
+     ENTITIES, 19, "duplicate id 'envoy'"),
+    ("undeclared-reference", _replace(FACTS, "holder: envoy", "holder: nobody"),
+     FACTS, 5, "undeclared id 'nobody'"),
+    ("wrong-kind-of-reference", _replace(FACTS, "holder: envoy", "holder: land"),
+     FACTS, 5, "'land' is a place"),
+    ("unknown-fact-type", _replace(FACTS, "type: post", "type: rumour"),
+     FACTS, 3, "unknown fact type 'rumour'"),
+    ("unknown-field", _replace(FACTS, "title: envoy of the fund",
+                               "title: envoy of the fund\n    colour: red"),
+     FACTS, 8, "unknown field"),
+    ("malformed-date", _replace(FACTS, 'start: "2022"', 'start: "2022-5"'),
+     FACTS, 18, "not a date"),
+    ("impossible-date", _replace(FACTS, 'start: "2022"', 'start: "2023-02-29"'),
+     FACTS, 18, "not a real date"),
+    ("non-utf8", _write_bytes(FACTS, b"facts:\n  - id: caf\xe9\n"), FACTS, 2, "not valid UTF-8"),
+    ("ambiguous-boolean", _replace(FACTS, 'derived: "yes", basis: In post', 'derived: true, basis: In post'),
+     FACTS, 8, "expected yes or no, got 'true'"),
+    ("number-that-is-not-whole", _replace(ENTITIES, 'paragraphs: "4"', "paragraphs: 4.0"),
+     ENTITIES, 18, "expected a whole number"),
+    ("missing-citation", _append(FACTS, NEW_FACT.replace(
+        "    citations:\n      - {source: src_a, para: 2}\n", "")), FACTS, 44,
+     "at least one citation"),
+    ("unknown-source", _append(FACTS, NEW_FACT.replace("source: src_a", "source: src_z")),
+     FACTS, 51, "not a declared source"),
+]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
+    """A copy of the mini seeds and a dist/ holding a previous good build."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(MINI, seeds)
+    dist = tmp_path / "dist"
+    result = CliRunner().invoke(main, ["build", "--seeds", str(seeds), "--dist", str(dist)])
+    assert result.exit_code == 0, result.output
+    before = {p.name: p.read_bytes() for p in sorted(dist.iterdir())}
+    assert "kb.ttl" in before
+    return seeds, dist, before
+
+
+def test_every_case_is_collected():
+    assert len(CASES) == 14
+
+
+@pytest.mark.parametrize(("name", "mutate", "rel", "line", "words"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_bad_input_exit_2_with_location(project, name, mutate, rel, line, words):
+    seeds, dist, before = project
+    mutate(seeds)
+    result = CliRunner().invoke(main, ["build", "--seeds", str(seeds), "--dist", str(dist)])
+    assert result.exit_code == 2, result.output
+    where = str(seeds / rel)
+    located = f"{where}:{line}" if line else f"{where}:"
+    assert located in result.output, result.output
+    assert words in result.output, result.output
+    after = {p.name: p.read_bytes() for p in sorted(dist.iterdir())}
+    assert after == before, "dist/ changed after a failed build"
+
+
+def test_unquoted_values_keep_their_meaning(project):
+    """An unquoted `no` stays the word no, and 2019-05 stays a month: nothing is coerced."""
+    seeds, dist, _ = project
+    _append(FACTS, """
+  - id: invitation
+    type: transmission
+    what: invitation
+    description: The envoy sent an invitation that never arrived.
+    from: [envoy]
+    to: [adviser]
+    arrived: no
+    date: 2019-05
+    citations:
+      - {source: src_a, para: 2}
+""")(seeds)
+    result = CliRunner().invoke(main, ["export", "--seeds", str(seeds), "--format", "ntriples"])
+    assert result.exit_code == 0, result.output
+    assert ('<https://kb.example.org/id/invitation> <https://kb.example.org/ontology#arrived> '
+            '<https://kb.example.org/ontology#NotArrived> .') in result.output
+    assert '"2019-05"^^<http://www.w3.org/2001/XMLSchema#gYearMonth>' in result.output
+
+
+def test_non_conforming_kb_exits_1_and_keeps_dist(project):
+    seeds, dist, before = project
+    _replace(FACTS, "      - {actor: adviser, role: principal}\n", "")(seeds)
+    result = CliRunner().invoke(main, ["build", "--seeds", str(seeds), "--dist", str(dist)])
+    assert result.exit_code == 1, result.output
+    assert f"{seeds / FACTS}:22" in result.output
+    assert "two distinct participants" in result.output
+    assert "kb:envoy-meets-adviser" in result.output
+    assert {p.name: p.read_bytes() for p in sorted(dist.iterdir())} == before
+
+
+def test_warnings_do_not_fail_the_build(project):
+    seeds, dist, _ = project
+    _replace(FACTS, """      - source: src_a
+        para: 4
+        stance: cannot-recall
+        anchor: did not recall any meeting
+        according_to: {person: adviser}
+""", "")(seeds)
+    result = CliRunner().invoke(main, ["build", "--seeds", str(seeds), "--dist", str(dist)])
+    assert result.exit_code == 0, result.output
+    assert "Warning: kb:envoy-meets-adviser" in result.output
+    assert "single claim from anonymous sources" in result.output
+
+
+def test_usage_error_exits_2():
+    result = CliRunner().invoke(main, ["export", "--format", "rdfxml"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--format'" in result.output
