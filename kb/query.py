@@ -16,6 +16,7 @@ from rdflib.term import Node
 from .errors import InputError, Problem
 from .paths import QUERIES
 from .schema import load_schema
+from .seeds import ID_RE
 from .store import from_ox, to_ox
 
 PARAM_RE = re.compile(r"^#\s*@param\s+(\w+)\s+(\w+)(?:\s+(optional))?\s*(.*)$")
@@ -85,8 +86,7 @@ def bind(query: QueryFile, raw: dict[str, str]) -> dict[str, Node]:
                                      f"unknown parameter; this query takes: {known}"))
         kind = query.params[name].kind
         if kind == "iri":
-            out[name] = URIRef(value if ":" in value and "/" in value
-                               else load_schema().id_iri(value))
+            out[name] = _iri(query, name, value)
         elif kind == "date":
             if not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
                 raise InputError(Problem(str(query.path), None, name,
@@ -101,6 +101,20 @@ def bind(query: QueryFile, raw: dict[str, str]) -> dict[str, Node]:
             raise InputError(Problem(str(query.path), None, p.name,
                                      f"required parameter missing: --param {p.name}=..."))
     return out
+
+
+def _iri(query: QueryFile, name: str, value: str) -> URIRef:
+    """An id such as kirill-dmitriev stands for its entity's IRI; a full IRI is kept."""
+    if ID_RE.match(value):
+        return URIRef(load_schema().id_iri(value))
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        raise InputError(Problem(str(query.path), None, name,
+                                 f"{value!r} is neither an id nor an absolute IRI")) from None
+    if ":" not in value:
+        raise InputError(Problem(str(query.path), None, name, f"{value!r} is not absolute"))
+    return URIRef(value)
 
 
 @dataclass
