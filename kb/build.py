@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .context import context_bytes
 from .errors import NonConformingError
 from .export import turtle, write_all
 from .load import Loaded, load
 from .paths import DIST, SEEDS
 from .validate import Report, load_ontology, validate
+from .void import describe
 
 
 @dataclass
@@ -29,11 +31,15 @@ def check(seeds_dir: Path = SEEDS) -> tuple[Loaded, Report]:
 
 
 def build(seeds_dir: Path = SEEDS, dist: Path = DIST) -> BuildResult:
-    """Load, validate, then write dist/kb.ttl and dist/ontology.ttl atomically."""
+    """Load, validate, then write dist/kb.ttl, ontology.ttl, void.ttl (the dataset description)
+    and context.jsonld (the published JSON-LD context), each atomically."""
     loaded, report = check(seeds_dir)
+    ontology = load_ontology()
     files = {
         dist / "kb.ttl": turtle(loaded.graph),
-        dist / "ontology.ttl": turtle(load_ontology()),
+        dist / "ontology.ttl": turtle(ontology),
+        dist / "void.ttl": turtle(describe(loaded.graph, ontology)),
+        dist / "context.jsonld": context_bytes(),
     }
     write_all(files)
     return BuildResult(loaded, report, list(files))

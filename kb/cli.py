@@ -15,7 +15,7 @@ import click
 
 from . import build as build_mod
 from .errors import InputError, KBError
-from .export import FORMATS, serialise, write_atomic
+from .export import FORMATS, PROFILES, serialise, write_atomic
 from .load import load
 from .paths import DIST, QUERIES, SEEDS
 from .query import bind, find_query, format_result, run
@@ -103,21 +103,31 @@ def validate(seeds_dir: Path) -> None:
 @main.command(context_settings=CONTEXT)
 @_seeds_option
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="turtle",
-              show_default=True, help="RDF format.")
+              show_default=True,
+              help="RDF format, or ftm for FollowTheMoney entities (JSON lines).")
+@click.option("--profile", type=click.Choice(list(PROFILES)), default="kb", show_default=True,
+              help="kb: the KB itself; schema.org: the KB mapped to plain schema.org.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="File to write (atomically); standard output if omitted.")
 @_reports_errors
-def export(seeds_dir: Path, fmt: str, output: Path | None) -> None:
-    """Export the validated KB in another RDF format.
+def export(seeds_dir: Path, fmt: str, profile: str, output: Path | None) -> None:
+    """Export the validated KB in another format, or a view of it in another vocabulary.
 
-    TriG puts each source document's facts and claims in a named graph of its own.
+    TriG puts each source document's facts and claims in a named graph of its own, and the
+    dataset description in another. JSON-LD embeds the published context
+    (dist/context.jsonld). What the schema.org and ftm mappings leave out: docs/interop.md.
 
     \b
-    Example:
+    Examples:
       kb export --format trig -o dist/kb.trig
+      kb export --profile schema.org --format jsonld -o dist/kb.schema-org.jsonld
+      kb export --format ftm -o dist/kb.ftm.json
     """
+    if fmt == "ftm" and profile != "kb":
+        raise click.BadParameter("the ftm format maps the KB itself; leave --profile out",
+                                 param_hint="--profile")
     loaded, _ = build_mod.check(seeds_dir)
-    data = serialise(loaded, fmt)
+    data = serialise(loaded, fmt, profile)
     if output:
         write_atomic(output, data)
         click.echo(f"wrote {output}", err=True)
@@ -202,5 +212,9 @@ def sources_verify(texts: Path, seeds_dir: Path) -> None:
     click.echo(f"ok: {result.sources} sources, {result.citations} citations verified")
 
 from .cli_serve import publish, serve  # noqa: E402
+
 main.add_command(serve)
 main.add_command(publish)
+
+from .cli_docs import docs  # noqa: E402
+main.add_command(docs)

@@ -9,18 +9,11 @@ from types import FrameType
 
 import click
 
+from . import publish as publish_mod
 from .cli import CONTEXT, _reports_errors, _seeds_option
 from .current import current_build
 from .engine import Limits
 from .paths import DIST
-from .publish import (
-    Store,
-    authorization_from_env,
-    check_iri,
-    check_url,
-    publish as publish_graph,
-    update_endpoint_for,
-)
 from .schema import load_schema
 
 
@@ -161,11 +154,12 @@ def publish(endpoint: str, graph: str | None, auth_env: str | None,
       kb publish --endpoint http://localhost:7878/store \\
         --graph https://kb.example.org/graph/kb --auth-env KB_STORE_AUTH
     """
-    check_url(endpoint, "--endpoint")
-    update = check_url(update_endpoint, "--update-endpoint") if update_endpoint \
-        else update_endpoint_for(endpoint)
-    target = check_iri(graph or f"{load_schema().base}graph/kb", "--graph")
-    store = Store(endpoint, update, authorization_from_env(auth_env), timeout)
+    pm = publish_mod
+    pm.check_url(endpoint, "--endpoint")
+    update = (pm.check_url(update_endpoint, "--update-endpoint") if update_endpoint
+              else pm.update_endpoint_for(endpoint))
+    target = pm.check_iri(graph or f"{load_schema().base}graph/kb", "--graph")
+    store = pm.Store(endpoint, update, pm.authorization_from_env(auth_env), timeout)
     result = current_build(seeds_dir, dist)
     if result is None:
         click.echo(f"reusing the current build {dist / 'kb.ttl'}", err=True)
@@ -173,9 +167,6 @@ def publish(endpoint: str, graph: str | None, auth_env: str | None,
         for issue in result.report.warnings:
             click.echo(str(issue), err=True)
     data = (dist / "kb.ttl").read_bytes()
-    from rdflib import Graph
-
-    triples = len(Graph().parse(data=data, format="turtle"))
-    done = publish_graph(data, triples, store, target)
+    done = pm.publish(data, pm.count(data), store, target)
     click.echo(f"published {done.sent} triples to <{done.graph}> at {endpoint}; "
                f"the store now holds {done.held} triples in that graph")

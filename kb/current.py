@@ -60,6 +60,13 @@ def current_build(seeds_dir: Path, dist: Path, rebuild: bool = False) -> BuildRe
         return None
     inputs = fingerprint(seeds_dir)
     result = build(seeds_dir, dist)
+    record(dist, inputs)
+    return result
+
+
+def record(dist: Path, inputs: str) -> None:
+    """Stamp dist/kb.ttl as the validated build of inputs with this fingerprint.
+
+    Only for a kb.ttl that kb.build.build just wrote (which validates before writing)."""
     stamp = {"inputs": inputs, "kb.ttl": _sha256(dist / "kb.ttl")}
     write_atomic(dist / STAMP, (json.dumps(stamp, indent=2) + "\n").encode())
-    return result

@@ -44,11 +44,27 @@ GRAPH_FORMATS = {
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
     "application/ld+json": ox.RdfFormat.JSON_LD,
 }
-# Short names for the non-standard `format` request parameter (handy in a browser's URL bar).
-FORMAT_NAMES = {"json": "application/sparql-results+json",
-                "xml": "application/sparql-results+xml", "csv": "text/csv",
-                "tsv": "text/tab-separated-values", "turtle": "text/turtle", "ttl": "text/turtle",
-                "ntriples": "application/n-triples", "nt": "application/n-triples"}
+# The non-standard `format` request parameter (handy in a browser's URL bar, and sent by
+# clients such as SPARQLWrapper): a short name stands for an Accept header. Each offers a
+# results format and a graph format, as the query's form decides which applies.
+FORMAT_NAMES = {
+    "json": "application/sparql-results+json, application/ld+json",
+    "xml": "application/sparql-results+xml, application/rdf+xml",
+    "csv": "text/csv", "tsv": "text/tab-separated-values",
+    "turtle": "text/turtle", "ttl": "text/turtle", "n3": "text/turtle",
+    "ntriples": "application/n-triples", "nt": "application/n-triples",
+    "rdfxml": "application/rdf+xml", "jsonld": "application/ld+json",
+}
+
+
+def accept_for(format_param: str | None, accept_header: str | None) -> str:
+    """The Accept value to negotiate with: the `format` parameter if it is understood."""
+    if format_param:
+        if format_param in FORMAT_NAMES:
+            return FORMAT_NAMES[format_param]
+        if format_param.count("/") == 1 and " " not in format_param:
+            return format_param
+    return accept_header or "*/*"
 
 
 @dataclass(frozen=True)
@@ -242,6 +258,7 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
         if mem:
             resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         store = load_store(config.data)
+        guard.check("ASK {}")  # warm up the guard's parser before the first real query
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails loudly
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return

@@ -11,10 +11,15 @@ from pathlib import Path
 from rdflib import Dataset, Graph, URIRef
 from rdflib.term import Node
 
+from . import ftm, views, void
+from .context import context
 from .load import Loaded
 from .schema import load_schema
+from .validate import load_ontology
 
-FORMATS = {"turtle": "ttl", "ntriples": "nt", "jsonld": "jsonld", "trig": "trig"}
+FORMATS = {"turtle": "ttl", "ntriples": "nt", "jsonld": "jsonld", "trig": "trig",
+           "ftm": "ftm.json"}
+PROFILES = ("kb", *views.VIEW_FILES)  # kb: the KB itself; others: views in queries/views/
 
 
 def _sorted_copy(triples: Iterable[tuple[Node, Node, Node]], like: Graph) -> Graph:
@@ -37,29 +42,48 @@ def ntriples(graph: Graph) -> bytes:
     return ("\n".join(sorted(line for line in lines if line.strip())) + "\n").encode("utf-8")
 
 
-def jsonld_context(graph: Graph) -> dict:
-    """The JSON-LD @context: our prefixes, so keys read as short names. Never fetched remotely."""
-    return {prefix: str(ns) for prefix, ns in sorted(graph.namespaces()) if prefix}
+def _sorted_json(value: object) -> object:
+    """Keys and arrays sorted (JSON-LD values are sets; no @list is written): stable output."""
+    if isinstance(value, dict):
+        first = [k for k in ("@id", "id", "@type", "type") if k in value]
+        rest = sorted(k for k in value if k not in first)
+        return {k: _sorted_json(value[k]) for k in [*first, *rest]}
+    if isinstance(value, list):
+        items = [_sorted_json(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return value
 
 
-def jsonld(graph: Graph) -> bytes:
+def jsonld(graph: Graph, ctx: dict | None = None) -> bytes:
+    """JSON-LD with the published context (ontology/context.jsonld) embedded: plain keys, and
+    nothing to fetch when loading it."""
+    ctx = ctx if ctx is not None else context()
     g = _sorted_copy(graph, graph)
-    data = g.serialize(format="json-ld", context=jsonld_context(graph), auto_compact=True,
-                       encoding="utf-8")
-    doc = json.loads(data)
-    if "@graph" in doc:
-        doc["@graph"] = sorted(doc["@graph"], key=lambda n: n.get("@id", ""))
-    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    doc = json.loads(g.serialize(format="json-ld", context=ctx, auto_compact=True))
+    nodes = doc.get("@graph")
+    if nodes is None:  # rdflib writes a single node without @graph
+        nodes = [{k: v for k, v in doc.items() if k != "@context"}] if len(doc) > 1 else []
+    nodes = sorted((_sorted_json(n) for n in nodes),
+                   key=lambda n: str(n.get("id", n.get("@id", ""))))  # type: ignore[union-attr]
+    out = {"@context": ctx, "@graph": nodes}
+    return (json.dumps(out, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def source_graph_iri(source_id: str) -> URIRef:
     return URIRef(load_schema().id_iri(source_id) + "/graph")
 
 
-def _subtree(graph: Graph, root: URIRef) -> list[tuple[Node, Node, Node]]:
-    """A fact's triples with those of its own sub-nodes (IRIs under the fact's IRI)."""
-    prefix = str(root) + "/"
-    return [t for t in graph if t[0] == root or str(t[0]).startswith(prefix)]
+def _subtrees(graph: Graph, roots: set[URIRef]) -> dict[URIRef, list[tuple[Node, Node, Node]]]:
+    """Each fact's triples with those of its own sub-nodes (IRIs under the fact's IRI), in one
+    pass over the graph: a subject belongs to every root that is it or an IRI prefix of it
+    ending before a '/'."""
+    out: dict[URIRef, list[tuple[Node, Node, Node]]] = {r: [] for r in roots}
+    for t in graph:
+        s = str(t[0])
+        cuts = [len(s)] + [i for i, ch in enumerate(s) if ch == "/"]
+        for root in {URIRef(s[:i]) for i in cuts} & roots:
+            out[root].append(t)
+    return out
 
 
 def split_by_source(loaded: Loaded) -> tuple[Graph, dict[str, Graph]]:
@@ -69,8 +93,9 @@ def split_by_source(loaded: Loaded) -> tuple[Graph, dict[str, Graph]]:
              if r.spec.is_fact}
     per_source: dict[str, list] = {}
     in_fact: set = set()
+    subtrees = _subtrees(g, set(facts))
     for fact_iri in facts:
-        sub = _subtree(g, fact_iri)
+        sub = subtrees[fact_iri]
         in_fact.update(sub)
         for src in sorted(loaded.source_of.get(fact_iri, ())):
             per_source.setdefault(src, []).extend(sub)
@@ -79,11 +104,13 @@ def split_by_source(loaded: Loaded) -> tuple[Graph, dict[str, Graph]]:
             {s: _sorted_copy(ts, g) for s, ts in sorted(per_source.items())})
 
 
-def trig(loaded: Loaded) -> bytes:
-    """TriG: entities in the default graph, each source's facts and claims in its own graph."""
+def trig(loaded: Loaded, ontology: Graph | None = None) -> bytes:
+    """TriG: entities in the default graph, each source's facts and claims in its own graph,
+    and the dataset description (dist/void.ttl) in a graph of its own."""
     default, per_source = split_by_source(loaded)
+    description = void.describe(loaded.graph, ontology or load_ontology())
     ds = Dataset()
-    for prefix, ns in loaded.graph.namespaces():
+    for prefix, ns in [*loaded.graph.namespaces(), *description.namespaces()]:
         ds.bind(prefix, ns, override=True, replace=True)
     for t in default:
         ds.add(t)
@@ -91,10 +118,33 @@ def trig(loaded: Loaded) -> bytes:
         named = ds.graph(source_graph_iri(src))
         for t in sg:
             named.add(t)
+    named = ds.graph(void.description_graph_iri())
+    for t in _sorted_copy(description, description):
+        named.add(t)
     return ds.serialize(format="trig", encoding="utf-8")
 
 
-def serialise(loaded: Loaded, fmt: str) -> bytes:
+def _view_bytes(graph: Graph, fmt: str, profile: str) -> bytes:
+    """A view's graph in an RDF format (TriG: all in the default graph)."""
+    if fmt == "turtle":
+        return turtle(graph)
+    if fmt == "ntriples":
+        return ntriples(graph)
+    if fmt == "jsonld":
+        return jsonld(graph, views.view_context(profile))
+    return _sorted_copy(graph, graph).serialize(format="trig", encoding="utf-8")
+
+
+def serialise(loaded: Loaded, fmt: str, profile: str = "kb") -> bytes:
+    """The KB (profile "kb") or one of its views (e.g. "schema.org") in format `fmt`."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    if profile != "kb" and fmt == "ftm":
+        raise ValueError("the ftm format maps the KB itself: it takes no --profile")
+    if profile != "kb":
+        return _view_bytes(views.construct(loaded.graph, profile, load_ontology()), fmt, profile)
     if fmt == "turtle":
         return turtle(loaded.graph)
     if fmt == "ntriples":
@@ -103,7 +153,7 @@ def serialise(loaded: Loaded, fmt: str) -> bytes:
         return jsonld(loaded.graph)
     if fmt == "trig":
         return trig(loaded)
-    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return ftm.ftm_lines(loaded.graph, load_ontology())
 
 
 def write_atomic(path: Path, data: bytes) -> None:

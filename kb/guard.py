@@ -134,16 +134,20 @@ def check(text: str, allow_network: bool = False) -> None:
 
     With allow_network=True (the operator's explicit choice) SERVICE is let through.
     """
-    raw = keywords(text)
-    expanded = keywords(expand_escapes(text))
-    words = raw | expanded
+    words: set[str] = set()
+    unreadable: list[Refused] = []
+    for variant in (expand_escapes(text), text):
+        try:
+            words |= keywords(variant)
+        except Refused as exc:
+            unreadable.append(exc)
     update = sorted(words & UPDATE_KEYWORDS)
     if update:
         raise Refused(403, f"updates are refused: this endpoint is read-only "
                            f"(found {', '.join(update)})")
-    if allow_network:
-        return
-    if words & NETWORK_KEYWORDS or rdflib_finds_service(text):
+    if not allow_network and (words & NETWORK_KEYWORDS or rdflib_finds_service(text)):
         raise Refused(400, "SERVICE is refused: queries on this endpoint never open network "
                            "connections (the operator can allow it with kb serve "
                            "--allow-service)")
+    if unreadable:
+        raise unreadable[0]

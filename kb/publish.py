@@ -30,7 +30,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 
-from rdflib import Graph
+import pyoxigraph as ox
 
 from .errors import InputError, KBError
 
@@ -148,7 +148,12 @@ def count_triples(store: Store, graph: str) -> int:
         if exc.code == 404:
             return 0
         raise
-    return len(Graph().parse(data=data, format="nt"))
+    return count(data, ox.RdfFormat.N_TRIPLES)
+
+
+def count(data: bytes, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> int:
+    """The number of distinct triples in an RDF document."""
+    return len({(t.subject, t.predicate, t.object) for t in ox.parse(data, format=fmt)})
 
 
 def _drop(store: Store, graph: str) -> None:

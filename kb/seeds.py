@@ -343,7 +343,8 @@ class _Checker:
         for i, c in enumerate(cites):
             line = line_of(cites, i)
             if not isinstance(c, dict):
-                self.err(file, line, "citations", "each citation is a mapping with source: and para:")
+                self.err(file, line, "citations",
+                         "each citation is a mapping with source: and para:")
                 continue
             allowed = {"source", "para", "anchor", "stance", "according_to"}
             bad = [k for k in c if k not in allowed]

@@ -22,7 +22,7 @@ from rdflib import Literal, URIRef
 from rdflib.term import Node
 
 from .conneg import choose
-from .engine import FORMAT_NAMES, Answer, Engine, Job, Limits, Term, WorkerConfig, load_store
+from .engine import Answer, Engine, Job, Limits, Term, WorkerConfig, accept_for, load_store
 from .entity_page import EntityPages, page
 from .errors import InputError
 from .paths import QUERIES
@@ -81,13 +81,13 @@ def named_queries(queries_dir: Path = QUERIES) -> dict[str, QueryFile]:
 
 
 def _description(q: QueryFile) -> str:
-    """The comment lines under a query's title line."""
+    """The comment lines under a query's title, up to its @param lines or a "Columns:" list."""
     lines = []
     for line in q.text.splitlines()[1:]:
-        if not line.startswith("#"):
+        text = line.lstrip("#").strip()
+        if not line.startswith("#") or text.startswith("@") or text.endswith(":"):
             break
-        if not line.startswith("# @"):
-            lines.append(line.lstrip("#").strip())
+        lines.append(text)
     return " ".join(x for x in lines if x)
 
 
@@ -182,21 +182,13 @@ class App:
                                       "/sparql?query=SELECT%20*%20WHERE%20%7B%3Fs%20%3Fp%20%3Fo"
                                       "%7D%20LIMIT%2010 (the query page is at /)")
         accept = self._accept(req, params)
-        if isinstance(accept, Response):
-            return accept
         job = Job(queries[0], accept, tuple(params.get("default-graph-uri", [])),
                   tuple(params.get("named-graph-uri", [])))
         return self._answer(self.engine.run(job))
 
-    def _accept(self, req: Request, params: dict[str, list[str]]) -> str | Response:
-        fmt = params.get("format", [""])[-1]
-        if not fmt:
-            return req.headers.get("Accept") or "*/*"
-        if fmt in FORMAT_NAMES:
-            return FORMAT_NAMES[fmt]
-        if "/" in fmt:
-            return fmt
-        return Response.text(400, f"unknown format {fmt!r}; one of {', '.join(FORMAT_NAMES)}")
+    @staticmethod
+    def _accept(req: Request, params: dict[str, list[str]]) -> str:
+        return accept_for((params.get("format") or [""])[-1], req.headers.get("Accept"))
 
     @staticmethod
     def _answer(answer: Answer) -> Response:
@@ -218,13 +210,11 @@ class App:
                                  keep_blank_values=True).items():
                 params.setdefault(k, []).extend(v)
         accept = self._accept(req, params)
-        if isinstance(accept, Response):
-            return accept
         raw = {k: v[-1] for k, v in params.items() if k != "format" and v and v[-1] != ""}
         try:
             bindings = bind(q, raw)
         except InputError as exc:
-            return Response.text(400, "; ".join(p.message + (f" [{p.field}]" if p.field else "")
+            return Response.text(400, "; ".join(p.message.replace("--param ", "")
                                                 for p in exc.problems))
         job = Job(q.text, accept, bindings=tuple((k, _term(v)) for k, v in bindings.items()))
         return self._answer(self.engine.run(job))
@@ -232,9 +222,7 @@ class App:
     # -- entities ---------------------------------------------------------------------
     def entity(self, req: Request, rest: str) -> Response:
         iri = self.pages.iri_for_path(rest)
-        fmt = req.params.get("format", [""])[-1]
-        accept = FORMAT_NAMES.get(fmt, req.headers.get("Accept") or "*/*")
-        media = choose(accept, list(ENTITY_FORMATS))
+        media = choose(self._accept(req, req.params), list(ENTITY_FORMATS))
         if not rest or not self.pages.exists(iri):
             message = f"no KB node is described at {iri}"
             if media in ("text/html", "application/xhtml+xml"):

@@ -13,6 +13,7 @@ from .errors import InputError, Problem
 from .load import Loaded
 from .paths import CHECKS, ONTOLOGY, SHAPES_DIR
 from .query import list_queries, run
+from .sparqlcache import prepared_queries
 from .store import to_store
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -84,13 +85,20 @@ def origin_of(loaded: Loaded, node: Node) -> str | None:
         s = s.rsplit("/", 1)[0]
 
 
-def shacl_issues(loaded: Loaded, shapes: Graph, ontology: Graph) -> list[Issue]:
-    _, results, text = shacl_validate(
-        loaded.graph, shacl_graph=shapes, ont_graph=ontology, inference="none",
-        allow_warnings=True, abort_on_first=False, meta_shacl=False,
-    )
+def shacl_results(data: Graph, shapes: Graph, ontology: Graph) -> Graph:
+    """pySHACL's validation report graph for `data`, with the ontology mixed in, no inference."""
+    with prepared_queries():
+        _, results, text = shacl_validate(
+            data, shacl_graph=shapes, ont_graph=ontology, inference="none",
+            allow_warnings=True, abort_on_first=False, meta_shacl=False,
+        )
     if not isinstance(results, Graph):
         raise InputError(Problem(str(SHAPES_DIR), None, None, f"the shapes are broken: {text}"))
+    return results
+
+
+def shacl_issues(loaded: Loaded, shapes: Graph, ontology: Graph) -> list[Issue]:
+    results = shacl_results(loaded.graph, shapes, ontology)
     issues = []
     for r in results.subjects(RDF.type, SH.ValidationResult):
         sev = results.value(r, SH.resultSeverity)

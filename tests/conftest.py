@@ -1,4 +1,4 @@
-"""Shared fixtures: the project's paths, and one validated build of the curated seeds per session."""
+"""Shared fixtures: one validated build of the curated seeds per test session."""
 
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from rdflib import Dataset, Graph
 
 from kb.cli import main
 from kb.export import serialise
+from kb.paths import ROOT, SEEDS
 from kb.query import bind, find_query, format_result, run
 from kb.store import to_store
-from kb.paths import ROOT, SEEDS
 
 KB = [sys.executable, "-m", "kb"]
 

@@ -128,7 +128,8 @@ def test_q4_contacts_with_sanctioned_dmitriev(ask):
 
 def test_q5_chains_from_dmitriev_to_kushner(ask):
     # 000 p35: Dmitriev asked Nader to invite Kushner; Nader never passed it on.
-    # 000 p40, p42: Dmitriev sent the plan to Gerson (Jan. 17), who handed it to Kushner the next day.
+    # 000 p40, p42: Dmitriev sent the plan to Gerson (Jan. 17); Gerson handed it to Kushner
+    # the next day.
     rows = ask("chains-between", **{"from": "kirill-dmitriev", "to": "jared-kushner"})
     chains = {r["chain"] for r in rows}
     assert "dmitriev-sends-plan-to-gerson-2017-01-17 > gerson-gives-plan-to-kushner" in chains

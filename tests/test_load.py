@@ -68,7 +68,7 @@ def test_golden_graph():
 def test_no_blank_nodes_and_every_node_under_the_base():
     graph = load(MINI).graph
     base = load_schema().base
-    for s, p, o in graph:
+    for s, _p, o in graph:
         assert not isinstance(s, BNode) and not isinstance(o, BNode)
         assert str(s).startswith(base), s
     assert len(graph) > 100

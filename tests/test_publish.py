@@ -228,10 +228,13 @@ def fail_the_swap(proxy: FaultyProxy, handler: BaseHTTPRequestHandler, body: byt
 
 # -- the command ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def current_dist(dist_dir: Path) -> Path:
-    """The session's validated build, stamped as current so `kb publish` reuses it."""
-    record(dist_dir, fingerprint(SEEDS))
-    return dist_dir
+def current_dist(dist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's validated build, stamped as current so the command reuses it."""
+    dist = tmp_path_factory.mktemp("current-dist")
+    for f in dist_dir.glob("*.ttl"):
+        shutil.copy2(f, dist / f.name)
+    record(dist, fingerprint(SEEDS))
+    return dist
 
 
 def publish(dist: Path, *args: str, env: dict[str, str] | None = None) -> Result:

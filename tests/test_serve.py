@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -517,17 +518,21 @@ def test_unknown_entity_and_path(endpoint: str) -> None:
 
 # -- `kb serve` as a user runs it --------------------------------------------------------
 @pytest.fixture(scope="module")
-def current_dist(dist_dir: Path) -> Path:
-    """The session's validated build, stamped as current so `kb serve` reuses it."""
-    record(dist_dir, fingerprint(SEEDS))
-    return dist_dir
+def current_dist(dist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's validated build, stamped as current so the command reuses it."""
+    dist = tmp_path_factory.mktemp("current-dist")
+    for f in dist_dir.glob("*.ttl"):
+        shutil.copy2(f, dist / f.name)
+    record(dist, fingerprint(SEEDS))
+    return dist
 
 
 def test_kb_serve_command(current_dist: Path) -> None:
     kb = Path(sys.executable).parent / "kb"
     proc = subprocess.Popen([str(kb), "serve", "--port", "0", "--dist", str(current_dist),
-                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                             "--seeds", str(SEEDS), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         line = _read_line(proc, 60)
         assert "serving the KB at http://127.0.0.1:" in line, line

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 import pyshacl
 import pytest
-from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kb.build import BuildResult
@@ -46,7 +46,8 @@ NOT_VIOLATIONS = {
 TURTLE_HEADER = f"@base <{ID_BASE}> .\n" + "".join(
     f"@prefix {p}: <{ns}> .\n" for p, ns in sorted(PREFIXES.items()))
 
-Outcome = tuple[str, str, URIRef, str]  # (component, shape, focus, key), terms as CURIEs
+Outcome = tuple[str, str, URIRef, str]  # (component, shape, focus, key)
+BLANK = URIRef("urn:x-test:a-blank-node")  # `[]` in an expect line: a focus that is a blank node
 
 
 @dataclass
@@ -70,7 +71,9 @@ class Case:
 
 
 def _term(token: str) -> URIRef:
-    """<relative IRI> (against https://kb.example.org/id/) or prefix:name."""
+    """<relative IRI> (against https://kb.example.org/id/), prefix:name, or [] (a blank node)."""
+    if token == "[]":
+        return BLANK
     if token.startswith("<") and token.endswith(">"):
         return URIRef(urljoin(ID_BASE, token[1:-1]))
     prefix, sep, local = token.partition(":")
@@ -110,13 +113,19 @@ def outcomes(results: Graph, shapes: Graph) -> list[tuple[Outcome, URIRef, str]]
         if component == SH.SPARQLConstraintComponent:
             key = curie(results.value(r, SH.sourceConstraint))
         focus = results.value(r, SH.focusNode)
+        focus = BLANK if isinstance(focus, BNode) else focus
         out.append(((curie(component), curie(shape), focus, key),
                     results.value(r, SH.resultSeverity), str(results.value(r, SH.resultMessage))))
     return out
 
 
 def _show(items: Iterable[Outcome]) -> str:
-    return "\n".join(f"  # expect: {c} {s} {curie(f)} {k}".rstrip()
+    def focus(f: URIRef) -> str:
+        if f == BLANK:
+            return "[]"
+        return f"<{f[len(ID_BASE):]}>" if f.startswith(ID_BASE) and "/" in f[len(ID_BASE):] \
+            else curie(f)
+    return "\n".join(f"  # expect: {c} {s} {focus(f)} {k}".rstrip()
                      for c, s, f, k in sorted(items, key=str)) or "  (none)"
 
 
