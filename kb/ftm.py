@@ -158,7 +158,7 @@ def ftm_date(g: Graph, node: Node, kbo: Namespace) -> str | None:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if dt.tzinfo is not None:
                 dt = dt.astimezone(UTC)
-            seconds = text.count(":") >= 2 and not re.search(r"T\d\d:\d\d[+-]", text)
+            seconds = re.search(r"T\d\d:\d\d:\d\d", text) is not None
             return dt.strftime("%Y-%m-%dT%H:%M:%S" if seconds else "%Y-%m-%dT%H:%M")
         return text
     lo, hi = g.value(node, kbo.earliest), g.value(node, kbo.latest)
@@ -183,7 +183,6 @@ class _Mapper:
     def __init__(self, graph: Graph, ontology: Graph, mapping: Mapping, schema: Schema):
         self.g = graph
         self.m = mapping
-        self.s = schema
         self.kbo = Namespace(schema.kbo)
         self.keywords = keywords(schema)
         self.record_types = record_types(schema)

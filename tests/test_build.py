@@ -101,8 +101,8 @@ def test_trig_has_one_named_graph_per_source(built, dist_dir: Path):
                "003_1bb37439be3c627a", "004_89a377b74d81ac61"]
     assert [n.rsplit("/", 2)[-2] for n in names] == sources
     union = Graph()
-    for t in ds.triples((None, None, None)):
-        union.add(t)
+    for s, p, o, _ in ds.quads((None, None, None, None)):
+        union.add((s, p, o))
     reference = Graph().parse(dist_dir / "kb.ttl")
     assert set(reference) <= set(union)
 

@@ -11,11 +11,11 @@ import pytest
 from followthemoney import model
 from followthemoney.exc import InvalidData
 from followthemoney.types import registry
-from rdflib import OWL, RDF, Graph, Namespace, URIRef
+from rdflib import OWL, RDF, Graph, Literal, Namespace, URIRef
 
 from kb.build import BuildResult
 from kb.export import serialise
-from kb.ftm import ftm_lines, load_mapping, span_date
+from kb.ftm import ftm_date, ftm_lines, load_mapping, span_date
 from kb.schema import load_schema
 from kb.validate import load_ontology
 
@@ -165,3 +165,17 @@ def test_source_documents_are_articles(entities: dict, kb: Graph) -> None:
 ])
 def test_dates_only_when_the_bounds_span_a_whole_unit(lo: str, hi: str, want: str | None) -> None:
     assert span_date(date.fromisoformat(lo), date.fromisoformat(hi)) == want
+
+
+@pytest.mark.parametrize(("reported", "want"), [
+    ("2016-11-09T09:34", "2016-11-09T09:34"),  # no zone given: kept as written
+    ("2016-11-09T09:34+03:00", "2016-11-09T06:34"),  # FtM dates carry no zone: UTC
+    ("2016-11-09T09:34:05Z", "2016-11-09T09:34:05"),
+    ("2019-05", "2019-05"),
+])
+def test_reported_dates_in_ftm_form(reported: str, want: str) -> None:
+    g, node = Graph(), URIRef(load_schema().id_iri("x/date"))
+    g.add((node, KBO.reported, Literal(reported)))
+    g.add((node, KBO.qualifier, KBO.Exact))
+    assert ftm_date(g, node, KBO) == want
+    assert registry.date.clean(want) == want
