@@ -217,4 +217,5 @@ main.add_command(serve)
 main.add_command(publish)
 
 from .cli_docs import docs  # noqa: E402
+
 main.add_command(docs)

@@ -34,8 +34,8 @@ INVALID = sorted((CASES / "invalid").glob("*.ttl"))
 
 # Counted by hand, so that a broken glob or a lost file cannot pass unnoticed.
 N_VALID = 9
-N_INVALID = 57
-N_EXPECTATIONS = 331
+N_INVALID = 49
+N_EXPECTATIONS = 352
 
 # The constraints that do not block a build, and why they may not.
 NOT_VIOLATIONS = {
@@ -61,7 +61,7 @@ class Case:
 
     def apply(self, base: Graph) -> Graph:
         missing = [t for t in self.delete if t not in base]
-        assert not missing, f"{self.path.name}: '# delete:' names triples not in the base: {missing}"
+        assert not missing, f"{self.path.name}: deletes triples not in the base: {missing}"
         g = Graph()
         for t in base:
             if t not in self.delete:
@@ -212,7 +212,8 @@ def _focus_nodes(g: Graph, shapes: Graph, shape: URIRef) -> set[Node]:
 
 def _has_values(g: Graph, focus: set[Node], path: str) -> bool:
     prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
-    rows = g.query(prologue + f"SELECT DISTINCT ?f WHERE {{ ?f {path} ?v }}")
+    with prepared_queries():
+        rows = g.query(prologue + f"SELECT DISTINCT ?f WHERE {{ ?f {path} ?v }}")
     return any(row[0] in focus for row in rows)  # type: ignore[index]
 
 
@@ -225,13 +226,13 @@ def test_every_constraint_has_a_conforming_example(
     graphs = [cases[p.name].apply(base) for p in VALID] + [base + Graph()]
     for g in graphs:
         g += ontology
+    focus = [{s: _focus_nodes(g, shapes, s) for s in node_shapes(shapes)} for g in graphs]
     vacuous = []
     for c in all_constraints.values():
         nonempty = shapes.value(c.node, SH.maxCount) != Literal(0)
-        for g in graphs:
-            focus = _focus_nodes(g, shapes, c.shape)
-            if focus and (not c.key or c.key.startswith("kbs:") or not nonempty
-                          or _has_values(g, focus, c.key)):
+        for g, f in zip(graphs, focus, strict=True):
+            if f[c.shape] and (not c.key or c.key.startswith("kbs:") or not nonempty
+                               or _has_values(g, f[c.shape], c.key)):
                 break
         else:
             vacuous.append(f"{curie(c.component)} {curie(c.shape)} {c.key}")
@@ -260,13 +261,15 @@ def test_the_shapes_are_valid_shacl(shapes: Graph) -> None:
     assert conforms, text
 
 
-def test_every_shape_is_used(shapes: Graph, base: Graph, ontology: Graph) -> None:
-    """No shape targets a class or property that nothing can have (a typo in a target)."""
+def test_every_target_is_declared(shapes: Graph, ontology: Graph) -> None:
+    """No shape targets a class or property the ontology does not declare (a typo in a target
+    would make the shape silently apply to nothing)."""
     declared = set(ontology.subjects(RDF.type, None))
     for shape in node_shapes(shapes):
         for pred in (SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf):
             for t in shapes.objects(shape, pred):
-                assert t in declared, f"{curie(shape)} targets {curie(t)}, not in the ontology"
+                assert t in declared or curie(t).startswith(("owl:", "rdf:", "rdfs:")), \
+                    f"{curie(shape)} targets {curie(t)}, which the ontology does not declare"
 
 
 def _superclasses(ontology: Graph, cls: Node) -> set[Node]:
@@ -283,7 +286,7 @@ def test_the_shapes_cover_what_the_kb_uses(built: BuildResult, shapes: Graph,
     for shape in node_shapes(shapes):
         paths: set[str] = set()
         for ps in shapes.objects(shape, SH.property):
-            paths |= set(re.findall(r"[a-z]+:[A-Za-z]+", path_text(shapes, shapes.value(ps, SH.path))))
+            paths |= set(re.findall(r"[a-z]+:\w+", path_text(shapes, shapes.value(ps, SH.path))))
         for cls in shapes.objects(shape, SH.targetClass):
             by_class.setdefault(cls, set()).update(paths)
         for p in shapes.objects(shape, SH.targetSubjectsOf):
@@ -302,4 +305,4 @@ def test_the_shapes_cover_what_the_kb_uses(built: BuildResult, shapes: Graph,
         unconstrained |= {(curie(c), curie(p)) for p in preds if curie(p) not in covered
                           for c in g.objects(s, RDF.type)}
     assert not untargeted, f"classes no shape targets: {sorted(untargeted)}"
-    assert not unconstrained, f"(class, property) pairs no shape constrains: {sorted(unconstrained)}"
+    assert not unconstrained, f"(class, property) pairs unconstrained: {sorted(unconstrained)}"
