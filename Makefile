@@ -18,6 +18,8 @@ build: $(STAMP)
 	$(BIN)/kb build
 
 test: $(STAMP)
+	bash scripts/ensure-chromium.sh
+	$(BIN)/ruff check kb tests
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

@@ -12,7 +12,7 @@ import click
 from . import publish as publish_mod
 from .cli import CONTEXT, _reports_errors, _seeds_option
 from .current import current_build
-from .engine import Limits
+from .engine import Limits, WorkerError
 from .paths import DIST
 from .schema import load_schema
 
@@ -91,7 +91,10 @@ def serve(host: str, port: int, timeout: float, max_rows: int, workers: int,
             click.echo(str(issue), err=True)
         click.echo(f"built {len(result.loaded.graph)} triples: {dist / 'kb.ttl'}", err=True)
     limits = Limits(timeout=timeout, max_rows=max_rows, allow_network=allow_service)
-    app = create_app(dist / "kb.ttl", limits, workers)
+    try:
+        app = create_app(dist / "kb.ttl", limits, workers)
+    except WorkerError as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         server = make_server(app, host, port, quiet)
     except BaseException:

@@ -172,12 +172,15 @@ def execute(store: ox.Store, job: Job, config: WorkerConfig) -> Answer:
     except guard.Refused as exc:
         return Answer.error(exc.status, exc.message)
     options: dict[str, Any] = {}
-    if job.default_graphs:
-        options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
-    if job.named_graphs:
-        options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
-    if job.bindings:
-        options["substitutions"] = {ox.Variable(n): _ox_term(t) for n, t in job.bindings}
+    try:
+        if job.default_graphs:
+            options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+        if job.named_graphs:
+            options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+        if job.bindings:
+            options["substitutions"] = {ox.Variable(n): _ox_term(t) for n, t in job.bindings}
+    except ValueError as exc:
+        return Answer.error(400, f"bad graph IRI or parameter: {exc}")
     try:
         result = store.query(job.query, **options)
         if isinstance(result, ox.QuerySolutions):
@@ -287,6 +290,7 @@ class _Worker:
         self.proc.start()
         child.close()
         self.ready = False
+        self.memory_limit = config.limits.max_memory
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
         if self.ready:
@@ -310,7 +314,9 @@ class _Worker:
                 return None
             return self.conn.recv()
         except (EOFError, OSError):
-            raise WorkerError("query worker died (out of memory?)") from None
+            mem = self.memory_limit // 2**20
+            raise WorkerError(f"the query worker died, most likely over its memory limit "
+                              f"({mem} MiB)") from None
 
     def kill(self) -> None:
         if self.proc.is_alive():

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY",
                              "MOVE", "ADD"})
@@ -133,7 +134,23 @@ def check(text: str, allow_network: bool = False) -> None:
     """Raise Refused unless `text` is a read-only query that opens no network connection.
 
     With allow_network=True (the operator's explicit choice) SERVICE is let through.
+    Verdicts are cached by query text (rdflib's parser takes tens of milliseconds).
     """
+    verdict = _verdict(text, allow_network)
+    if verdict is not None:
+        raise Refused(*verdict)
+
+
+@lru_cache(maxsize=512)
+def _verdict(text: str, allow_network: bool) -> tuple[int, str] | None:
+    try:
+        _check(text, allow_network)
+    except Refused as exc:
+        return exc.status, exc.message
+    return None
+
+
+def _check(text: str, allow_network: bool) -> None:
     words: set[str] = set()
     unreadable: list[Refused] = []
     for variant in (expand_escapes(text), text):

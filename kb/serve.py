@@ -177,6 +177,9 @@ class App:
         if "update" in params:
             return Response.text(403, f"update refused: {READ_ONLY}")
         queries = params.get("query", [])
+        if not queries and req.method == "GET" and "text/html" in (req.headers.get("Accept")
+                                                                   or ""):
+            return Response(303, TEXT, b"see /\n", {"Location": "/"})  # a browser: the page
         if len(queries) != 1:
             return Response.text(400, "expected exactly one `query` parameter. Example: "
                                       "/sparql?query=SELECT%20*%20WHERE%20%7B%3Fs%20%3Fp%20%3Fo"

@@ -28,7 +28,7 @@ from rdflib.compare import isomorphic
 from serving import LoopbackListener, free_port, http, wait_http
 
 from kb.cli import main
-from kb.current import fingerprint, record
+from kb.current import STAMP, fingerprint, is_current, record
 from kb.paths import ROOT, SEEDS
 from kb.publish import update_endpoint_for
 
@@ -363,3 +363,16 @@ def test_bad_arguments(tmp_path: Path, args: list[str], message: str) -> None:
 ])
 def test_update_endpoint_of_well_known_stores(gsp: str, update: str) -> None:
     assert update_endpoint_for(gsp) == update
+
+
+def test_an_edited_or_unstamped_build_is_not_reused(current_dist: Path, tmp_path: Path) -> None:
+    """Only a stamped, untouched build is published without building (and validating) again."""
+    assert is_current(SEEDS, current_dist)
+    edited = tmp_path / "edited"
+    shutil.copytree(current_dist, edited)
+    with (edited / "kb.ttl").open("a", encoding="utf-8") as f:
+        f.write(OLD.decode())
+    assert not is_current(SEEDS, edited)
+    (edited / STAMP).unlink()
+    shutil.copy2(current_dist / "kb.ttl", edited / "kb.ttl")
+    assert not is_current(SEEDS, edited)

@@ -289,6 +289,10 @@ def test_format_parameter_and_406(endpoint: str) -> None:
     assert status == 200 and ctype.startswith("text/csv") and body.startswith(b"s\r\n")
     status, _, body = http("GET", f"{endpoint}sparql?query={q}", headers={"Accept": "image/png"})
     assert status == 406 and b"application/sparql-results+json" in body
+    status, _, body = http("GET", f"{endpoint}sparql?query={q}&default-graph-uri=not%20an%20iri")
+    assert status == 400 and b"bad graph IRI" in body
+    status, _, body = http("GET", f"{endpoint}sparql?query=SELECT%20*%20WHERE%20%7B")
+    assert status == 400 and b"SPARQL syntax error" in body
 
 
 # -- read-only -----------------------------------------------------------------------------
