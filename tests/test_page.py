@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import websocket
-from serving import kb_server
+from serving import kb_server, stop
 
 from kb.engine import Limits, load_store
 from kb.query import bind, find_query, run
@@ -120,12 +120,7 @@ def tab(tmp_path: Path) -> Iterator[Tab]:
     finally:
         if devtools:
             devtools.close()
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
 
 
 def _open(tab: Tab, url: str) -> None:

@@ -25,10 +25,10 @@ import pytest
 from click.testing import CliRunner, Result
 from rdflib import Graph, Literal
 from rdflib.compare import isomorphic
-from serving import LoopbackListener, free_port, http, wait_http
+from serving import LoopbackListener, free_port, http, stop, wait_http
 
 from kb.cli import main
-from kb.current import STAMP, fingerprint, is_current, record
+from kb.current import STAMP, is_current
 from kb.paths import ROOT, SEEDS
 from kb.publish import update_endpoint_for
 
@@ -109,12 +109,7 @@ def oxigraph() -> Iterator[Oxigraph]:
         wait_http(f"http://127.0.0.1:{port}/query")
         yield Oxigraph(f"http://127.0.0.1:{port}")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
 
 
 # -- a proxy that can fail on purpose --------------------------------------------------------
@@ -227,16 +222,6 @@ def fail_the_swap(proxy: FaultyProxy, handler: BaseHTTPRequestHandler, body: byt
 
 
 # -- the command ---------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def current_dist(dist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the session's validated build, stamped as current so the command reuses it."""
-    dist = tmp_path_factory.mktemp("current-dist")
-    for f in dist_dir.glob("*.ttl"):
-        shutil.copy2(f, dist / f.name)
-    record(dist, fingerprint(SEEDS))
-    return dist
-
-
 def publish(dist: Path, *args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(main, ["publish", "--dist", str(dist), *args], env=env)
 

@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,7 +32,6 @@ from SPARQLWrapper import CSV, JSON, POST, POSTDIRECTLY, TSV, TURTLE, XML, SPARQ
 
 from kb import guard
 from kb.build import BuildResult
-from kb.current import fingerprint, record
 from kb.engine import Job, Limits, WorkerConfig, execute, load_store
 from kb.paths import SEEDS
 from kb.query import bind, find_query, run
@@ -521,16 +519,6 @@ def test_unknown_entity_and_path(endpoint: str) -> None:
 
 
 # -- `kb serve` as a user runs it --------------------------------------------------------
-@pytest.fixture(scope="module")
-def current_dist(dist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the session's validated build, stamped as current so the command reuses it."""
-    dist = tmp_path_factory.mktemp("current-dist")
-    for f in dist_dir.glob("*.ttl"):
-        shutil.copy2(f, dist / f.name)
-    record(dist, fingerprint(SEEDS))
-    return dist
-
-
 def test_kb_serve_command(current_dist: Path) -> None:
     kb = Path(sys.executable).parent / "kb"
     proc = subprocess.Popen([str(kb), "serve", "--port", "0", "--dist", str(current_dist),
