@@ -159,3 +159,17 @@ def test_every_command_has_help_with_an_example():
     assert seen >= 7
     top = runner.invoke(main, ["--help"])
     assert "Exit codes: 0 ok, 1" in top.output
+
+
+def test_readme_and_help_list_the_same_commands():
+    """Every command of `kb --help` is in the README's command table, and nothing else is."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## The `kb` command", 1)[1].split("\n\n", 2)[1]
+    documented = set()
+    for line in table.splitlines()[2:]:
+        cell = line.split("|")[1]
+        documented.update(w.split()[1].rstrip("`") for w in cell.split("`")[1::2]
+                          if w.startswith("kb "))
+    assert documented == set(main.commands), (documented, set(main.commands))
+    for name in main.commands:
+        assert f"`kb {name}" in readme
