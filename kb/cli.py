@@ -65,8 +65,10 @@ def main() -> None:
 @_seeds_option
 @click.option("--dist", type=click.Path(path_type=Path, file_okay=False), default=DIST,
               show_default=True, help="Where to write kb.ttl and ontology.ttl.")
+@click.option("--quiet", is_flag=True, help="No progress bars (none either off a terminal).")
+@click.option("--no-cache", is_flag=True, help="Build from scratch, without build-cache/.")
 @_reports_errors
-def build(seeds_dir: Path, dist: Path) -> None:
+def build(seeds_dir: Path, dist: Path, quiet: bool = False, no_cache: bool = False) -> None:
     """Load the seeds, validate them, and write dist/kb.ttl and dist/ontology.ttl.
 
     Nothing is written unless the KB conforms; warnings are printed but do not fail.
@@ -75,11 +77,12 @@ def build(seeds_dir: Path, dist: Path) -> None:
     Example:
       kb build --dist dist
     """
-    result = build_mod.build(seeds_dir, dist)
+    result = build_mod.build(seeds_dir, dist, fast=True, quiet=quiet,
+                             cache=None if no_cache else build_mod.cache_dir())
     for issue in result.report.warnings:
         click.echo(str(issue), err=True)
-    click.echo(f"built {len(result.loaded.graph)} triples from "
-               f"{len(result.loaded.seeds.files)} seed files: "
+    click.echo(f"built {build_mod.triple_count(result.loaded)} triples from "
+               f"{build_mod.seed_file_count(result.loaded)} seed files: "
                + ", ".join(str(p) for p in result.written))
 
 
@@ -93,10 +96,10 @@ def validate(seeds_dir: Path) -> None:
     Example:
       kb validate
     """
-    loaded, report = build_mod.check(seeds_dir)
+    loaded, report = build_mod.check(seeds_dir, fast=True, cache=build_mod.cache_dir())
     for issue in report.warnings:
         click.echo(str(issue), err=True)
-    click.echo(f"ok: {len(loaded.graph)} triples conform "
+    click.echo(f"ok: {build_mod.triple_count(loaded)} triples conform "
                f"({len(report.warnings)} warning(s))")
 
 
@@ -219,3 +222,7 @@ main.add_command(publish)
 from .cli_docs import docs  # noqa: E402
 
 main.add_command(docs)
+
+from .cli_bench import bench  # noqa: E402
+
+main.add_command(bench)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -427,8 +428,11 @@ def seed_files(seeds_dir: Path) -> list[Path]:
     return sorted(p for p in seeds_dir.rglob("*.yaml") if p.is_file())
 
 
-def read_seeds(seeds_dir: Path, schema: Schema | None = None) -> SeedSet:
-    """Read and check every seed file; raise InputError listing every problem found."""
+def read_seeds(seeds_dir: Path, schema: Schema | None = None,
+               reader: Callable[[Path, str], Any] = read_yaml) -> SeedSet:
+    """Read and check every seed file; raise InputError listing every problem found.
+
+    `reader(path, name)` parses one file (kb.fastyaml.read_yaml_fast gives the same values)."""
     schema = schema or load_schema()
     checker = _Checker(schema)
     files = seed_files(seeds_dir)
@@ -439,7 +443,7 @@ def read_seeds(seeds_dir: Path, schema: Schema | None = None) -> SeedSet:
         name = _display(path)
         names.append(name)
         try:
-            doc = read_yaml(path, name)
+            doc = reader(path, name)
         except InputError as exc:
             checker.problems.extend(exc.problems)
             continue

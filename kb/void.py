@@ -167,14 +167,18 @@ def _ontology_header(ontology: Graph) -> tuple[URIRef, str, URIRef]:
     return URIRef(onto), str(version), URIRef(licence)
 
 
-def describe(graph: Graph, ontology: Graph, meta: DatasetMeta | None = None) -> Graph:
-    """The VoID/DCAT description of `graph`, a graph of its own (never added to the KB)."""
+def describe(graph: Graph, ontology: Graph, meta: DatasetMeta | None = None,
+             counted: Figures | None = None) -> Graph:
+    """The VoID/DCAT description of `graph`, a graph of its own (never added to the KB).
+
+    `counted`: the graph's figures when already known (kb.voidcounts keeps them for large KBs;
+    `graph` then only has to answer whether it holds the dataset's own IRI)."""
     meta = meta or load_meta()
     base = load_schema().base
     ds = dataset_iri()
     if (ds, None, None) in graph:
         raise ValueError(f"{ds} is reserved for the dataset description; rename that record")
-    f = figures(graph, meta.link_targets)
+    f = counted if counted is not None else figures(graph, meta.link_targets)
     onto, version, licence = _ontology_header(ontology)
     g = Graph()
     for prefix, ns in [("void", VOID), ("dcat", DCAT), ("dcterms", DCTERMS), ("foaf", FOAF),

@@ -1,0 +1,383 @@
+"""Incremental builds: keep what a build made, and redo only what an edit touched.
+
+Under <cache_dir>/<hash of the seeds folder>/:
+  state.pickle  per seed file its content hash, the records it declares and the facts its
+                corroborations cite; per record a kb.fastload.Meta (what it refers to, its
+                nodes, the hash of its triples, where its Turtle blocks are); the core
+                validation results by focus node; how often each node is used as an object;
+                and a fingerprint of everything else the outputs depend on (the code, seed
+                schema, shapes, ontology, checks, library versions), which must match
+  store/        the last build's Oxigraph store (KB, ontology axioms, ill-typed marks)
+  blocks.bin    every subject's longturtle block (appended to, rewritten when mostly stale)
+  lock, dirty   a build holds `lock` (another build at the same time goes without the cache);
+                `dirty` exists while the cache is being changed (if a build dies then, the
+                next one starts afresh)
+
+A record is redone when its file changed, when a record it refers to changed what it
+exposes (type, or a source's publisher), or when a corroboration citing it changed. Rules and
+queries/checks then run over the whole (updated) store; compiled core constraints run only
+for the focus nodes whose triples changed, or whose links' types did. Anything unexpected
+(input errors, a duplicate id, another shapes or code version) means a full build, so error
+messages and outputs are always the full build's.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import URIRef
+
+from .corecheck import core_query_issues
+from .delta import affected_focus, compact, quads, store_triples
+from .delta import items as seed_items
+from .fastbuild import (
+    Built,
+    check_results,
+    full,
+    gc_paused,
+    mark_ill_typed,
+    open_store,
+    pyshacl_issues,
+    remove_tree,
+    rule_results,
+    to_issues,
+)
+from .fastcheck import Plan, RawIssue
+from .fastload import FastLoaded, Mapper, Meta, sig_of
+from .fastyaml import read_yaml_fast
+from .paths import CHECKS, ONTOLOGY, ROOT, SEED_SCHEMA, SHAPES_DIR
+from .progress import Progress
+from .query import list_queries
+from .relevance import Changes, affected, analyse
+from .schema import Schema
+from .seeds import Record, SeedSet, _Checker, _display, read_seeds, seed_files
+from .ttl import BlockFile, Namer
+from .voidcounts import Counts, count, update
+
+VERSION = 1
+KEEP = 8  # seed folders whose caches are kept
+CODE = ("cache", "chunks", "corecheck", "dates", "fastbuild", "fastcheck", "fastload",
+        "fastyaml", "load", "query", "relevance", "schema", "seeds", "store", "ttl", "validate",
+        "void", "voidcounts", "yamlfile")
+
+
+class _Miss(Exception):
+    """The cache cannot be used for this build: build everything."""
+
+
+@dataclass
+class FileState:
+    digest: str
+    rids: list[str]  # records it declares, in order
+    corroborates: list[str]  # facts its corroborations cite
+
+
+@dataclass
+class State:
+    fingerprint: str
+    files: dict[str, FileState]
+    metas: dict[str, Meta]
+    core: list[RawIssue]  # local core results (compiled or pySHACL), by focus node
+    refs: Counter[str]
+    prefixes: dict[str, str]  # prefix -> namespace, for every prefix a block may use
+    uses: dict[str, Counter[str]] = field(default_factory=dict)  # "" -> records using a prefix
+    rules: dict[str, list[RawIssue]] = field(default_factory=dict)  # by rule / check:<name>
+    void: Counts | None = None  # dist/void.ttl's figures (None: count them again)
+
+
+def fingerprint(engine: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    paths = [ROOT / "kb" / f"{m}.py" for m in CODE] + [SEED_SCHEMA, ONTOLOGY]
+    paths += sorted(SHAPES_DIR.glob("*.ttl")) + sorted(CHECKS.glob("*.rq"))
+    for p in paths:
+        h.update(p.name.encode() + b"\0" + (p.read_bytes() if p.exists() else b""))
+    for dist in ("rdflib", "pyshacl", "pyoxigraph"):
+        h.update(metadata.version(dist).encode())
+    h.update(f"{VERSION} {engine} {sys.version_info[:2]}".encode())
+    return h.hexdigest()
+
+
+def _digests(seeds_dir: Path) -> dict[str, tuple[Path, str]]:
+    return {_display(p): (p, hashlib.blake2b(p.read_bytes(), digest_size=16).hexdigest())
+            for p in seed_files(seeds_dir)}
+
+
+def _lock(root: Path) -> Any:
+    fh = open(root / "lock", "w")  # noqa: SIM115 - held for the whole build
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        return None
+    return fh
+
+
+def _save(root: Path, state: State) -> None:
+    fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, root / "state.pickle")
+
+
+def _load(root: Path, fp: str) -> State | None:
+    if (root / "dirty").exists() or not (root / "state.pickle").exists():
+        return None
+    try:
+        with open(root / "state.pickle", "rb") as fh:
+            state = pickle.load(fh)
+    except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt
+        return None
+    return state if isinstance(state, State) and state.fingerprint == fp else None
+
+
+def cached_build(seeds_dir: Path, cache_dir: Path, schema: Schema, the_plan: Plan, engine: str,
+                 jobs: int, progress: Progress) -> Built:
+    """Build using (and updating) the cache for this seeds folder."""
+    key = hashlib.blake2b(str(seeds_dir.resolve()).encode(), digest_size=8).hexdigest()
+    root = cache_dir / key
+    if not root.exists():
+        _prune(cache_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    lock = _lock(root)
+    if lock is None:  # another build is using this cache: build without it
+        from .fastbuild import check_fast
+        return check_fast(seeds_dir, jobs=jobs, progress=progress, engine=engine)
+    try:
+        fp = fingerprint(engine)
+        state = _load(root, fp)
+        if state is not None:
+            try:
+                return _incremental(seeds_dir, root, state, schema, the_plan, jobs, progress)
+            except _Miss:
+                pass
+        return _fresh(seeds_dir, root, fp, schema, the_plan, jobs, progress)
+    finally:
+        lock.close()
+
+
+def _prune(cache_dir: Path, keep: int = KEEP - 1) -> None:
+    """Forget the caches of seed folders not built for longest (tests build many)."""
+    if not cache_dir.is_dir():
+        return
+    roots = sorted((p for p in cache_dir.iterdir() if (p / "lock").exists()),
+                   key=lambda p: (p / "lock").stat().st_mtime, reverse=True)
+    for old in roots[keep:]:
+        lock = _lock(old)
+        if lock is not None:  # not in use
+            remove_tree(old)
+            lock.close()
+
+
+def _fresh(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan, jobs: int,
+           progress: Progress) -> Built:
+    (root / "dirty").touch()
+    (root / "state.pickle").unlink(missing_ok=True)
+    remove_tree(root / "store")
+    digests = _digests(seeds_dir)  # before reading: an edit made meanwhile is seen next time
+    res = full(seeds_dir, root, schema, the_plan, jobs, progress)
+    files = {name: FileState(d, [], []) for name, (_, d) in digests.items()}
+    for rid, m in res.metas.items():
+        files[m.file].rids.append(rid)
+    for name, facts in res.corroborations.items():
+        files[name].corroborates = facts
+    uses = Counter(p for m in res.metas.values() for p in m.prefixes)
+    built = res.built
+    try:
+        built.void = count(built.store)
+    except ValueError:  # an owl:sameAs into no link target: the build reports it later
+        built.void = None
+    _save(root, State(fp, files, res.metas, res.local, Counter(res.refs), res.prefixes,
+                      {"": uses}, res.rules, built.void))
+    built.store = _reopen(root, built.store)
+    del res
+    (root / "dirty").unlink()
+    return built
+
+
+def _reopen(root: Path, store: ox.Store) -> ox.Store:
+    """Release the writable store (the next build must be able to open it) and hand back a
+    read-only view of it."""
+    store.flush()
+    del store
+    return ox.Store.read_only(str(root / "store"))
+
+
+def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: Plan,
+                 jobs: int, progress: Progress) -> Built:
+    with progress.stage("read seeds"), gc_paused():
+        digests = _digests(seeds_dir)
+        changed = {n for n, (_, d) in digests.items()
+                   if n not in state.files or state.files[n].digest != d}
+        removed = set(state.files) - set(digests)
+        docs = {n: read_yaml_fast(digests[n][0], n) for n in sorted(changed)}
+        checker = _Checker(schema)
+        for name in digests:  # declarations, in file order, as the full build makes them
+            if name in changed:
+                checker.declare(name, docs[name])
+                continue
+            for rid in state.files[name].rids:
+                m = state.metas[rid]
+                spec = (schema.facts if m.is_fact else schema.entities)[m.type]
+                checker.records[rid] = Record(rid, spec, name, m.line)
+        if checker.problems:
+            raise _Miss
+        declared = checker.records
+        sig: dict[str, tuple] = {}
+        for rid, rec in declared.items():
+            if rec.file in changed:
+                pub = checker.raw[rid].get("publisher") if rec.type == "source" else None
+                sig[rid] = sig_of(rec.type, rec.spec.is_fact, pub)
+            else:
+                sig[rid] = state.metas[rid].sig
+        gone = set(state.metas) - set(declared)
+        moved = {rid for rid in declared if rid in state.metas and state.metas[rid].sig != sig[rid]}
+        touched = gone | moved | (set(declared) - set(state.metas))
+        dirty = {rid for rid, rec in declared.items() if rec.file in changed}
+        dirty |= {rid for rid, m in state.metas.items()
+                  if rid in declared and touched.intersection(m.deps)}
+        for name in changed | removed:
+            if name in state.files:
+                dirty |= set(state.files[name].corroborates) & set(declared)
+        for name in changed:
+            dirty |= {c.get("fact") for c in seed_items(docs[name])[1]} & set(declared)
+        need = {declared[rid].file for rid in dirty} | {
+            n for n, fs in state.files.items() if n not in removed and dirty & set(fs.corroborates)}
+        for name in sorted(need - changed):
+            docs[name] = read_yaml_fast(digests[name][0], name)
+        corro_files = []
+        for name in digests:
+            if name not in docs:
+                continue
+            items, corro = seed_items(docs[name])
+            for rid, item in items.items():
+                if rid in declared and declared[rid].file == name:
+                    checker.raw[rid] = item
+            corro_files.append((name, corro))
+        for rid in declared:
+            if rid in dirty:
+                checker._check_record(declared[rid], checker.raw[rid])
+            elif declared[rid].type == "source":
+                declared[rid].values["publisher"] = sig[rid][2]
+        for name, corro in corro_files:
+            for item in corro:
+                if name in changed or item.get("fact") in dirty:
+                    checker._check_corroboration(name, item)
+        if checker.problems:
+            raise _Miss
+    return _apply(seeds_dir, root, state, schema, the_plan, jobs, progress, digests, declared,
+                  dirty, gone)
+
+
+def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: Plan, jobs: int,
+           progress: Progress, digests: dict[str, tuple[Path, str]],
+           declared: dict[str, Record], dirty: set[str], gone: set[str]) -> Built:
+    """Update the store and blocks for the dirty records, validate what changed, save."""
+    (root / "dirty").touch()
+    seeds = SeedSet(declared, list(digests))
+    store = open_store(root / "store")
+    blocks = BlockFile(root / "blocks.bin", append=True)
+    mapper = Mapper(schema, seeds, store, blocks)
+    with progress.stage("map to RDF", total=len(dirty)), gc_paused():
+        old = quads(store, [s for rid in dirty | gone if rid in state.metas
+                             for s in state.metas[rid].subjects])
+        for q in old:
+            store.remove(q)
+        new_metas = {rid: mapper.add(rec)[0] for rid, rec in declared.items() if rid in dirty}
+        mapper.flush()
+        mark_ill_typed(store, mapper.ill_typed)
+        new = quads(store, [s for m in new_metas.values() for s in m.subjects])
+        minus, plus = old - new, new - old
+        for q in minus:
+            if isinstance(q.object, ox.NamedNode):
+                state.refs[q.object.value] -= 1
+        for q in plus:
+            if isinstance(q.object, ox.NamedNode):
+                state.refs[q.object.value] += 1
+        uses = state.uses[""]
+        for rid in dirty | gone:
+            if rid in state.metas:
+                uses.subtract(state.metas.pop(rid).prefixes)
+        for m in new_metas.values():
+            uses.update(m.prefixes)
+        if state.void is not None:
+            try:
+                update(state.void, store, minus, plus)
+            except ValueError:
+                state.void = None
+        state.metas.update(new_metas)
+        state.metas = {rid: state.metas[rid] for rid in declared}  # declaration order
+        state.prefixes.update(mapper.namer.used)
+    with progress.stage("validate", total=2) as step:
+        changes = Changes(store, minus | plus, minus)
+        rules, focus_of = {}, {}
+        names = [(r.name, r.query, "this") for r in the_plan.rules] + [
+            (f"check:{q.name}", q.text, "focus") for q in list_queries(CHECKS)]
+        for name, text, var in names:
+            nodes = affected(analyse(text, var), var, changes) if name in state.rules else None
+            if nodes is not None:
+                focus_of[name[6:] if name.startswith("check:") else name] = nodes
+                rules[name] = [r for r in state.rules[name] if str(r.focus) not in nodes]
+        for name, got in rule_results(store, the_plan, focus_of).items():
+            rules[name] = rules.get(name, []) + got
+        for name, got in check_results(store, focus_of).items():
+            rules[f"check:{name}"] = rules.get(f"check:{name}", []) + got
+        state.rules = rules
+        raw = [r for rs in rules.values() for r in rs]
+        raw += core_query_issues(store, [q for q in the_plan.queries if not q.local])
+        step()
+        focus = affected_focus(store, minus | plus, the_plan.ext)
+        local = [r for r in state.core if str(r.focus) not in focus]
+        local += core_query_issues(store, [q for q in the_plan.queries if q.local], focus)
+        owners = sorted({f[len(mapper.base):].split("/", 1)[0] for f in focus
+                         if f.startswith(mapper.base)} & set(declared))
+        shacl = pyshacl_issues(the_plan, seeds, schema, store,
+                               [(rid, state.metas[rid].triples) for rid in owners], 1,
+                               triples=store_triples(store, state))
+        local += [r for r in shacl if str(r.focus) in focus]
+        state.core = local
+        raw += local
+        step()
+    origin = {URIRef(n): w for m in state.metas.values() for n, w in m.origin}
+    source_of = {URIRef(n): set(s) for m in state.metas.values() for n, s in m.source_of}
+    loaded = FastLoaded(lambda: read_seeds(seeds_dir, schema, reader=read_yaml_fast), origin,
+                        source_of, sum(m.triples for m in state.metas.values()), schema,
+                        list(digests))
+    report_issues = to_issues(raw, loaded, mapper.col.g)
+    with progress.stage("export"):
+        if blocks.size > 2 * sum(e[3] for m in state.metas.values() for e in m.blocks) + 2**20:
+            blocks = compact(root, blocks, state)
+        header = Namer.header_of(state.prefixes, [p for p, n in uses.items() if n > 0])
+        kb_ttl = blocks.document(header, (e for m in state.metas.values() for e in m.blocks),
+                                 state.refs)
+        blocks.close()
+    for name, (_, d) in digests.items():
+        rids = [rid for rid, rec in declared.items() if rec.file == name]
+        corro = state.files[name].corroborates if name in state.files else []
+        state.files[name] = FileState(d, rids, corro)
+    for name in set(state.files) - set(digests):
+        del state.files[name]
+    for rid in dirty:
+        for c in declared[rid].citations:
+            if c.file != declared[rid].file and rid not in state.files[c.file].corroborates:
+                state.files[c.file].corroborates.append(rid)
+    _save(root, state)
+    del mapper
+    store = _reopen(root, store)
+    (root / "dirty").unlink()
+    from .validate import Report
+    return Built(loaded, Report(report_issues), kb_ttl, store, progress.timings,
+                 {"records": len(state.metas), "rebuilt": len(dirty),
+                  "revalidated": len(focus), "triples": loaded.triples}, void=state.void)
+
+

@@ -1,0 +1,113 @@
+"""The violations kb.synth injects: which rule each breaks, and the seeds that break it."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+SPARQL = "sh:SPARQLConstraintComponent"
+
+# rule -> (constraint component, severity). Each injection breaks exactly the rules it names.
+RULES: dict[str, tuple[str, str]] = {
+    "locator-paragraph-past-count": (SPARQL, "Violation"),
+    "single-anonymous-claim": (SPARQL, "Warning"),
+    "interval-ends-before-start": (SPARQL, "Violation"),
+    "place-within-itself": (SPARQL, "Violation"),
+    "sanction-target-not-designated": (SPARQL, "Violation"),
+    "sanction-starts-before-designation": (SPARQL, "Violation"),
+    "sanction-ends-after-designation": (SPARQL, "Violation"),
+    "contested-fact-not-marked": ("check:contested-fact-not-marked-warning", "Warning"),
+    "meeting-with-one-participant": ("check:meeting-with-one-participant-violation", "Violation"),
+    "two-party-contact-min-count": ("sh:MinCountConstraintComponent", "Violation"),
+    "orphan-entity": ("check:orphan-entity-violation", "Violation"),
+    "person-without-citation": ("check:person-without-citation-violation", "Violation"),
+    "anchor-too-long": ("sh:PatternConstraintComponent", "Violation"),
+    "publisher-not-outlet": ("sh:ClassConstraintComponent", "Violation"),
+    "relationship-with-itself": ("sh:DisjointConstraintComponent", "Violation"),
+    "group-count-below-one": ("sh:MinInclusiveConstraintComponent", "Violation"),
+    "anonymous-count-below-one": ("sh:MinInclusiveConstraintComponent", "Violation"),
+}
+# Rules the seed format cannot break: the loader rejects such input before any RDF is made.
+NOT_EXPRESSIBLE = ("reported-datatype-matches-precision", "derived-date-has-basis",
+                   "sameas-has-checked-link")
+
+
+def inject(self: Any, k: int) -> list[str]:
+    """Facts and entities breaking each rule once (k-th time); `self` is the generator."""
+    out: list[str] = []
+    p, q = self.people.next(), self.people.next()
+    src = self.sources.next()
+    meeting = ["kind: meeting", "participants:", f"  - {{actor: {p}}}", f"  - {{actor: {q}}}"]
+    f = f"x-para-{k}"
+    out += self.fact(f, "statement", "Bad paragraph", [f"speakers: [{p}]"],
+                     [[f"      - source: {src}", "        para: \"99\""]])
+    self.expect("locator-paragraph-past-count", f"{f}/claim/{src}-p99/locator")
+    f = f"x-anon-{k}"
+    out += self.fact(f, "statement", "Anonymous only", [f"speakers: [{p}]"],
+                     [self.cite(k, according="{anonymous: people familiar with it}")])
+    self.expect("single-anonymous-claim", f)
+    f = f"x-interval-{k}"
+    out += self.fact(f, "post", "Ends before it starts",
+                     [f"holder: {p}", "title: envoy", "start: \"2020\"", "end: \"2018\""],
+                     [self.cite(k)])
+    self.expect("interval-ends-before-start", f)
+    d = f"x-desig-{k}"
+    out += self.fact(d, "sanction", "Designation", [
+        "action: designation", f"targets: [{p}]", "start: \"2020-01-01\"",
+        "end: \"2022-12-31\""], [self.cite(k)])
+    for name, tgt, start, end, rule in (
+            ("target", q, "2021-01-01", "2021-06-30", "sanction-target-not-designated"),
+            ("early", p, "2019-06-01", "2021-01-01", "sanction-starts-before-designation"),
+            ("late", p, "2021-01-01", "2023-06-01", "sanction-ends-after-designation")):
+        f = f"x-relief-{name}-{k}"
+        out += self.fact(f, "sanction", "Relief", [
+            "action: suspension", f"targets: [{tgt}]", f"of: {d}", f"start: \"{start}\"",
+            f"end: \"{end}\""], [self.cite(k)])
+        self.expect(rule, f)
+    f = f"x-contested-{k}"
+    out += self.fact(f, "contact", "Contested", meeting,
+                     [self.cite(k), self.cite(k, stance="denies")])
+    self.expect("contested-fact-not-marked", f)
+    f = f"x-alone-{k}"
+    out += self.fact(f, "contact", "Alone", ["kind: meeting", "participants:",
+                                             f"  - {{actor: {p}}}"], [self.cite(k)])
+    self.expect("meeting-with-one-participant", f)
+    self.expect("two-party-contact-min-count", f)
+    f = f"x-anchor-{k}"
+    out += self.fact(f, "statement", "Long anchor", [f"speakers: [{p}]"], [[
+        f"      - source: {src}", "        para: \"53\"",
+        "        anchor: one two three four five six seven eight nine ten"]])
+    self.expect("anchor-too-long", f"{f}/claim/{src}-p53/locator")
+    f = f"x-self-{k}"
+    out += self.fact(f, "relationship", "Self", [f"actor: {p}", f"related: {p}",
+                                                 "relation: alter ego"], [self.cite(k)])
+    self.expect("relationship-with-itself", f)
+    f = f"x-anoncount-{k}"
+    out += self.fact(f, "statement", "Zero sources", [f"speakers: [{q}]"], [
+        self.cite(k), [f"      - source: {src}", "        para: \"55\"",
+                       "        according_to: {anonymous: nobody at all, count: \"0\"}"]])
+    self.expect("anonymous-count-below-one", f"{f}/claim/{src}-p55/attribution/1")
+    f = f"x-groups-{k}"
+    out += self.fact(f, "contact", "With groups", [
+        *meeting, f"  - {{actor: x-grp-zero-{k}}}", f"  - {{actor: x-grp-assoc-{k}}}"],
+        [self.cite(k)])
+    self.extra_entities += [
+        f"  - {{id: x-grp-zero-{k}, type: group, name: Nobody, "
+        f"description: A group of no one, count: \"0\"}}",
+        f"  - {{id: x-grp-assoc-{k}, type: group, name: Associates, "
+        f"description: Associates of someone, members_of: [x-nocite-{k}]}}",
+        f"  - {{id: x-nocite-{k}, type: person, name: Uncited Person {k}}}",
+        f"  - {{id: x-orphan-{k}, type: document, kind: report, name: Orphan {k}}}",
+        f"  - {{id: x-loop-{k}, type: place, kind: city, name: Loop {k}, "
+        f"within: x-loop-{k}}}",
+        f"  - {{id: x-company-{k}, type: organisation, kind: company, name: Company {k}}}",
+        f"  - {{id: x-src-{k}, type: source, title: Bad publisher {k}, "
+        f"publisher: x-company-{k}, published: \"2024-01-01\", publication_basis: stated, "
+        f"sha256: {hashlib.sha256(str(k).encode()).hexdigest()}, paragraphs: \"10\"}}",
+    ]
+    self.expect("group-count-below-one", f"x-grp-zero-{k}")
+    self.expect("person-without-citation", f"x-nocite-{k}")
+    self.expect("orphan-entity", f"x-orphan-{k}")
+    self.expect("place-within-itself", f"x-loop-{k}")
+    self.expect("publisher-not-outlet", f"x-src-{k}")
+    return out

@@ -1,0 +1,108 @@
+"""Incremental builds (kb.cache) give exactly what a clean build gives."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kb.build import build
+from kb.errors import InputError
+from kb.fastbuild import check_fast
+from kb.paths import SEEDS
+from kb.synth import edit_description, generate
+
+
+def _issues(built) -> list[tuple]:
+    return [(i.severity, i.focus, i.message, i.component, i.origin)
+            for i in built.report.issues]
+
+
+@pytest.fixture
+def synth(tmp_path: Path):
+    res = generate(tmp_path / "work", 150, per_rule=1, per_file=40)
+    cache = tmp_path / "cache"
+    first = check_fast(res.seeds, cache_dir=cache)
+    assert first.counts["rebuilt"] == first.counts["records"]
+    return res, cache
+
+
+def _same_as_clean(seeds: Path, cache: Path) -> dict:
+    again = check_fast(seeds, cache_dir=cache)
+    clean = check_fast(seeds)
+    assert again.kb_ttl == clean.kb_ttl
+    assert _issues(again) == _issues(clean)
+    assert again.figures() == clean.figures()
+    return again.counts
+
+
+def test_nothing_changed_rebuilds_nothing(synth) -> None:
+    res, cache = synth
+    assert _same_as_clean(res.seeds, cache)["rebuilt"] == 0
+
+
+def test_editing_one_fact_redoes_its_file_and_revalidates_one_node(synth) -> None:
+    res, cache = synth
+    edit_description(res.seeds, res.edit_fact, "A new description.")
+    counts = _same_as_clean(res.seeds, cache)
+    assert 0 < counts["rebuilt"] <= 45 and counts["revalidated"] == 1
+
+
+def test_editing_a_referenced_entity(synth) -> None:
+    res, cache = synth
+    outlets = res.seeds / "entities" / "outlets-000.yaml"  # publishers of every source
+    outlets.write_text(outlets.read_text().replace("media-outlet", "company", 1))
+    assert _same_as_clean(res.seeds, cache)["revalidated"] > 10
+
+
+def test_deleting_a_file(synth) -> None:
+    res, cache = synth
+    sorted((res.seeds / "facts").glob("facts-*.yaml"))[-1].unlink()
+    _same_as_clean(res.seeds, cache)
+
+
+def test_renaming_an_id_everywhere(synth) -> None:
+    res, cache = synth
+    old = res.params["contacts-of-actor"]["actor"]
+    for p in res.seeds.rglob("*.yaml"):
+        text = p.read_text()
+        p.write_text(re.sub(rf"\b{re.escape(old)}\b", old + "-renamed", text))
+    _same_as_clean(res.seeds, cache)
+
+
+def test_renaming_an_id_in_one_place_is_the_full_builds_error(synth) -> None:
+    res, cache = synth
+    people = next((res.seeds / "entities").glob("people-*.yaml"))
+    people.write_text(people.read_text().replace("id: p-000000,", "id: p-renamed,"))
+    with pytest.raises(InputError) as cached:
+        check_fast(res.seeds, cache_dir=cache)
+    with pytest.raises(InputError) as clean:
+        check_fast(res.seeds)
+    assert str(cached.value) == str(clean.value)
+    assert "p-000000" in str(clean.value)
+
+
+def test_a_corroboration_moving_to_another_fact(synth) -> None:
+    res, cache = synth
+    first = sorted((res.seeds / "facts").glob("facts-*.yaml"))[1]
+    text = first.read_text()
+    m = re.search(r"  - fact: (f-\d+)", text)
+    assert m
+    first.write_text(text.replace(m.group(0), "  - fact: f-0000005", 1))
+    _same_as_clean(res.seeds, cache)
+
+
+def test_dist_kb_ttl_is_byte_identical_after_an_edit(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    cache = tmp_path / "cache"
+    build(seeds, tmp_path / "first", fast=True, cache=cache)
+    core = seeds / "facts" / "core.yaml"
+    core.write_text(core.read_text().replace("a known ally", "a close ally"))
+    build(seeds, tmp_path / "incremental", fast=True, cache=cache)
+    build(seeds, tmp_path / "clean", fast=False)
+    for name in ("kb.ttl", "void.ttl"):
+        assert (tmp_path / "incremental" / name).read_bytes() == \
+            (tmp_path / "clean" / name).read_bytes()
