@@ -30,7 +30,7 @@ from typing import Any
 
 from .paths import QUERIES, SEEDS
 
-QUERY_LIMIT = 60  # seconds a single run of a competency query may take
+QUERY_LIMIT = int(os.environ.get("KB_BENCH_QUERY_LIMIT", "60"))  # seconds per query run
 CURATED_PARAMS = {
     "chains-between": {"from": "kirill-dmitriev", "to": "jared-kushner"},
     "contacts-of-actor": {"actor": "kirill-dmitriev"},
@@ -358,54 +358,6 @@ def run_bench(sizes: list[int], *, baseline: bool = True, timeout: float = 600,
     if workdir is None:
         shutil.rmtree(root, ignore_errors=True)
     return results
-
-
-def _fmt(r: dict[str, Any] | None) -> str:
-    if not r:
-        return "-"
-    return (">=" if r.get("lower_bound") else "") + f"{r['ratio']}x"
-
-
-def table(results: list[dict[str, Any]]) -> str:
-    """The results as a Markdown table (one row per size and stage)."""
-    lines = ["| set | facts | triples | stage | fast | naive | naive/fast |",
-             "|---|---:|---:|---|---:|---:|---:|"]
-    for res in results:
-        f, n, r = res["fast"], res["naive"], res["ratios"]
-        head = f"| {res['name']} | {res['facts'] or '-'} | {res['triples']} |"
-        for stage in ("load", "validate", "export"):
-            ns = n.get(stage, {})
-            naive_s = "-" if not ns else (f">{ns['seconds']:.1f} s" if ns.get("timeout")
-                                          else f"{ns['seconds']:.2f} s")
-            lines.append(f"{head} {stage} | {f['stages'][stage]:.2f} s | {naive_s} | "
-                         f"{_fmt(r.get(stage))} |")
-        nb = "-" if "build" not in r else \
-            f"{sum(n[s]['seconds'] for s in n if s != 'queries'):.1f} s"
-        lines.append(f"{head} build (load+validate+export) | {f['build']:.2f} s | {nb} | "
-                     f"{_fmt(r.get('build'))} |")
-        qs = [x for x in f["queries"].values() if x.get("runs")]
-        q = r.get("queries_p50")
-        nq = n.get("queries", {}).get("queries", {})
-        naive_q = [x["p50_ms"] for x in nq.values() if x.get("runs")]
-        slow = [k for k, x in f["queries"].items() if not x.get("runs")]
-        lines.append(f"{head} queries p50 (median of {len(qs)}"
-                     + (f"; over {QUERY_LIMIT} s: {', '.join(slow)}" if slow else "") + ") | "
-                     f"{statistics.median(x['p50_ms'] for x in qs):.1f} ms | "
-                     + (f"{statistics.median(naive_q):.1f} ms ({len(naive_q)} ran)"
-                        if naive_q else "-") + " | "
-                     + (f"{'>=' if q['lower_bound'] else ''}{q['median']}x "
-                        f"(min {q['min']}x)" if q else "-") + " |")
-        if "rebuild" in f:
-            lines.append(f"{head} rebuild after 1 edit | {f['rebuild']:.2f} s | - | "
-                         f"{r['rebuild_vs_build'] * 100:.1f}% of build |")
-        lines.append(f"{head} peak RSS | {f['peak_rss_mb']:.0f} MB | "
-                     f"{max((x.get('peak_rss_mb', 0) for x in n.values()), default=0):.0f} MB | |")
-        check = f["check"]
-        lines.append(f"{head} validator check | "
-                     + ("ok" if check["ok"] else "FAILED") + f" ({check['issues']} issues) | "
-                     + ("-" if "check" not in n.get("validate", {}) else
-                        ("ok" if n["validate"]["check"]["ok"] else "differs")) + " | |")
-    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> None:

@@ -125,7 +125,7 @@ def _lock(root: Path) -> Any:
 
 def _save(root: Path, state: State) -> None:
     fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
+    with os.fdopen(fd, "wb") as fh, gc_paused():
         pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, root / "state.pickle")
 
@@ -134,7 +134,7 @@ def _load(root: Path, fp: str) -> State | None:
     if (root / "dirty").exists() or not (root / "state.pickle").exists():
         return None
     try:
-        with open(root / "state.pickle", "rb") as fh:
+        with open(root / "state.pickle", "rb") as fh, gc_paused():  # millions of objects
             state = pickle.load(fh)
     except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt
         return None
@@ -158,9 +158,11 @@ def cached_build(seeds_dir: Path, cache_dir: Path, schema: Schema, the_plan: Pla
         state = _load(root, fp)
         if state is not None:
             try:
-                return _incremental(seeds_dir, root, state, schema, the_plan, jobs, progress)
-            except _Miss:
-                pass
+                with gc_paused():  # the state alone is millions of objects at 10^5 facts
+                    return _incremental(seeds_dir, root, state, schema, the_plan, jobs,
+                                        progress)
+            except Exception:  # noqa: BLE001 - input errors, or anything unforeseen: the
+                pass  # full build gives its own exact errors, or the right outputs
         return _fresh(seeds_dir, root, fp, schema, the_plan, jobs, progress)
     finally:
         lock.close()

@@ -55,7 +55,12 @@ def _node(t: Any) -> Any:
     return f"?{t}" if isinstance(t, Variable | BNode) else t
 
 
+ANY = "*"  # a variable predicate: any predicate matches
+
+
 def _edges(s: Any, p: Any, o: Any) -> list[Edge]:
+    if isinstance(p, Variable):
+        return [Edge(_node(s), frozenset({ANY}), _node(o))]
     if isinstance(p, URIRef):
         return [Edge(_node(s), frozenset({str(p)}), _node(o))]
     if isinstance(p, InvPath):
@@ -177,6 +182,7 @@ class Changes:
         self.by_pred: dict[str, list] = defaultdict(list)
         for q in changed:
             self.by_pred[q.predicate.value].append(q)
+            self.by_pred[ANY].append(q)
         self.out_old: dict[tuple, set] = defaultdict(set)
         self.in_old: dict[tuple, set] = defaultdict(set)
         for q in removed:
@@ -185,14 +191,18 @@ class Changes:
 
     def step(self, node: Any, pred: str, backward: bool) -> set:
         """Nodes x with x -pred-> node (backward) or node -pred-> x."""
-        p = ox.NamedNode(pred)
+        p = None if pred == ANY else ox.NamedNode(pred)
         if backward:
             found = {q.subject for q in self.store.quads_for_pattern(None, p, node, None)}
-            return found | self.in_old.get((node, pred), set())
-        if isinstance(node, ox.Literal):
+            old = self.in_old
+        elif isinstance(node, ox.Literal):
             return set()
-        found = {q.object for q in self.store.quads_for_pattern(node, p, None, None)}
-        return found | self.out_old.get((node, pred), set())
+        else:
+            found = {q.object for q in self.store.quads_for_pattern(node, p, None, None)}
+            old = self.out_old
+        if pred == ANY:
+            return found | {x for (n, _), xs in old.items() if n == node for x in xs}
+        return found | old.get((node, pred), set())
 
 
 def _matches(term: Any, node: Any) -> bool:
