@@ -96,6 +96,9 @@ class State:
     void: Counts | None = None  # dist/void.ttl's figures (None: count them again)
 
 
+MAX_DIRTY = 1000  # records an incremental build may redo however few there are in all
+
+
 def fingerprint(engine: str) -> str:
     h = hashlib.blake2b(digest_size=16)
     paths = [ROOT / "kb" / f"{m}.py" for m in CODE] + [SEED_SCHEMA, ONTOLOGY]
@@ -154,7 +157,8 @@ def cached_build(seeds_dir: Path, cache_dir: Path, schema: Schema, the_plan: Pla
         from .fastbuild import check_fast
         return check_fast(seeds_dir, jobs=jobs, progress=progress, engine=engine)
     try:
-        fp = fingerprint(engine)
+        # messages name seed files relative to the working directory: another one, another cache
+        fp = fingerprint(engine) + " " + _display(seeds_dir)
         state = _load(root, fp)
         if state is not None:
             try:
@@ -253,6 +257,8 @@ def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_
                 dirty |= set(state.files[name].corroborates) & set(declared)
         for name in changed:
             dirty |= {c.get("fact") for c in seed_items(docs[name])[1]} & set(declared)
+        if len(dirty) > max(MAX_DIRTY, len(declared) // 2):
+            raise _Miss  # redoing most records in place costs more than building afresh
         need = {declared[rid].file for rid in dirty} | {
             n for n, fs in state.files.items() if n not in removed and dirty & set(fs.corroborates)}
         for name in sorted(need - changed):

@@ -106,3 +106,27 @@ def test_dist_kb_ttl_is_byte_identical_after_an_edit(tmp_path: Path) -> None:
     for name in ("kb.ttl", "void.ttl"):
         assert (tmp_path / "incremental" / name).read_bytes() == \
             (tmp_path / "clean" / name).read_bytes()
+
+
+def test_another_working_directory_is_a_fresh_build(synth, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # Messages name seed files relative to the working directory; the cache must not mix them.
+    res, cache = synth
+    edit_description(res.seeds, res.edit_fact, "A new description.")
+    monkeypatch.chdir(res.seeds)
+    counts = _same_as_clean(res.seeds, cache)
+    assert counts["rebuilt"] == counts["records"]
+    assert all(i[4] is None or not i[4].startswith(str(tmp_path)) for i in
+               _issues(check_fast(res.seeds, cache_dir=cache)))
+
+
+def test_an_edit_touching_most_records_is_a_fresh_build(synth, monkeypatch) -> None:
+    # Redoing most records in place is slower and larger than starting over (measured at 10^5
+    # facts: 475 s and 7 GB against 326 s and 2 GB).
+    import kb.cache
+    monkeypatch.setattr(kb.cache, "MAX_DIRTY", 10)
+    res, cache = synth
+    for p in res.seeds.rglob("*.yaml"):  # every file changed
+        p.write_text("# reviewed\n" + p.read_text())
+    counts = _same_as_clean(res.seeds, cache)
+    assert counts["rebuilt"] == counts["records"] and "revalidated" not in counts
