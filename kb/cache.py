@@ -369,10 +369,12 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         kb_ttl = blocks.document(header, (e for m in state.metas.values() for e in m.blocks),
                                  state.refs)
         blocks.close()
+    rids_of: dict[str, list[str]] = {name: [] for name in digests}
+    for rid, rec in declared.items():
+        rids_of[rec.file].append(rid)
     for name, (_, d) in digests.items():
-        rids = [rid for rid, rec in declared.items() if rec.file == name]
         corro = state.files[name].corroborates if name in state.files else []
-        state.files[name] = FileState(d, rids, corro)
+        state.files[name] = FileState(d, rids_of[name], corro)
     for name in set(state.files) - set(digests):
         del state.files[name]
     for rid in dirty:

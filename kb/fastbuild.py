@@ -219,10 +219,13 @@ def full(seeds_dir: Path, work: Path, schema: Schema, the_plan: Plan, jobs: int,
             mapper.flush()
             add_axioms(store, the_plan)
             mark_ill_typed(store, mapper.ill_typed)
-    lazy = seeds if the_plan.rest is not None else \
+    corro, files = corroborations(seeds), seeds.files
+    if the_plan.rest is None:  # nothing left for pySHACL: free the seeds (most of the memory)
+        seeds = mapper.col.seeds = None  # type: ignore[assignment]
+    lazy = seeds if seeds is not None else \
         (lambda: read_seeds(seeds_dir, schema, reader=read_yaml_fast))  # re-read if asked for
     loaded = FastLoaded(lazy, mapper.col.origin, mapper.col.source_of, mapper.triples, schema,
-                        seeds.files)
+                        files)
     with progress.stage("validate", total=3) as step:
         rules = rule_results(store, the_plan)
         checks = check_results(store)
@@ -246,7 +249,7 @@ def full(seeds_dir: Path, work: Path, schema: Schema, the_plan: Plan, jobs: int,
         blocks.close()
     built = Built(loaded, report, kb_ttl, store, progress.timings,
                   {"records": len(metas), "rebuilt": len(metas), "triples": mapper.triples})
-    return Full(built, metas, corroborations(seeds), mapper.refs, dict(mapper.namer.used), local,
+    return Full(built, metas, corro, mapper.refs, dict(mapper.namer.used), local,
                 {**rules, **{f"check:{k}": v for k, v in checks.items()}})
 
 

@@ -10,10 +10,8 @@ rdflib's by construction; tests compare the bytes. Graphs with blank nodes are l
 
 from __future__ import annotations
 
-import mmap
 import re
 from collections.abc import Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,14 +186,13 @@ class BlockFile:
         out = bytearray(len(head) + sum(e[3] for e in items))  # one copy of the whole file
         out[:len(head)] = head
         pos = len(head)
-        with open(self.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) \
-                if self.size else nullcontext(b"") as mm:
-            view = memoryview(mm) if self.size else None
-            for _, _, off, n in classes + rest:
-                out[pos:pos + n] = view[off:off + n]  # type: ignore[index]
+        dest = memoryview(out)
+        with open(self.path, "rb", buffering=0) as fh:  # reads, not an mmap, whose pages
+            for _, _, off, n in classes + rest:        # count as resident memory
+                fh.seek(off)
+                fh.readinto(dest[pos:pos + n])
                 pos += n
-            if view is not None:
-                view.release()
+        dest.release()
         return out  # type: ignore[return-value]
 
 
