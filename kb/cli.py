@@ -22,7 +22,6 @@ from .query import bind, find_query, format_result, run
 from .seeds import read_seeds
 from .sources import verify
 from .stats import format_stats, stats
-from .store import to_store
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -164,8 +163,8 @@ def query(query_name: str, params: tuple[str, ...], fmt: str, seeds_dir: Path) -
             raise InputError(f"--param {p!r}: expected NAME=VALUE")
         raw[name] = value
     bindings = bind(q, raw)
-    loaded, _ = build_mod.check(seeds_dir)
-    result = run(to_store(loaded.graph), q, bindings)
+    loaded, _ = build_mod.check(seeds_dir, fast=True, cache=build_mod.cache_dir())
+    result = run(loaded.built.store, q, bindings)  # type: ignore[attr-defined]
     click.echo(format_result(result, fmt), nl=False)
 
 
