@@ -152,7 +152,8 @@ def fast_child(work: Path, reps: int, verify: bool) -> dict[str, Any]:
                    + progress.timings["map to RDF"],
                    "validate": progress.timings["validate"],
                    "export": progress.timings["export"] + (t2 - t1)},
-        "build": t2 - t0, "kb_ttl_sha256": hashlib.sha256(built.kb_ttl).hexdigest(),
+        "build": t2 - t0, "build_peak_rss_mb": _rss_mb(),
+        "kb_ttl_sha256": hashlib.sha256(built.kb_ttl).hexdigest(),
         "void_sha256": hashlib.sha256(void).hexdigest()}
     base = load_schema().base + "id/"
     exp = work / "expected.json"

@@ -53,7 +53,9 @@ def table(results: list[dict[str, Any]]) -> str:
         if "rebuild" in f:
             lines.append(f"{head} rebuild after 1 edit | {f['rebuild']:.2f} s | - | "
                          f"{r['rebuild_vs_build'] * 100:.1f}% of build |")
-        lines.append(f"{head} peak RSS | {f['peak_rss_mb']:.0f} MB | "
+        if "build_peak_rss_mb" in f:
+            lines.append(f"{head} peak RSS, cold build | {f['build_peak_rss_mb']:.0f} MB | - | |")
+        lines.append(f"{head} peak RSS (build, queries, rebuild) | {f['peak_rss_mb']:.0f} MB | "
                      f"{max((x.get('peak_rss_mb', 0) for x in n.values()), default=0):.0f} MB | |")
         check = f["check"]
         lines.append(f"{head} validator check | "
