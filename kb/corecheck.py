@@ -253,21 +253,23 @@ def core_query_issues(store: ox.Store, queries: Iterable[CoreQuery],
                       focus: Iterable[str] | None = None) -> list:
     """Run compiled core queries (all focus nodes, or only those given, for local ones)."""
     from .fastcheck import ONTOLOGY_GRAPH, RawIssue
-    from .relevance import restrict
+    from .relevance import focus_on, restrict
     nodes = None if focus is None else set(focus)
     out = []
     for q in queries:
         if nodes is not None and q.local and not nodes:
             continue
-        text = restrict(q.query, "this", nodes if q.local else None)
-        res = store.query(text, default_graph=[ox.DefaultGraph(), ONTOLOGY_GRAPH])
-        for sol in res:  # type: ignore[union-attr]
-            if q.regex is not None:
-                v = sol["value"]
-                if not isinstance(v, ox.BlankNode) and q.regex.search(v.value):
-                    continue
-            this = sol["this"]
-            focus_node = BNode(this.value) if isinstance(this, ox.BlankNode) else from_ox(this)
-            out.append(RawIssue(q.severity, focus_node, q.path, q.message, q.component))
+        with focus_on(store, nodes if q.local else None) as restricted:
+            res = store.query(restrict(q.query, "this", restricted),
+                              default_graph=[ox.DefaultGraph(), ONTOLOGY_GRAPH])
+            for sol in res:  # type: ignore[union-attr]
+                if q.regex is not None:
+                    v = sol["value"]
+                    if not isinstance(v, ox.BlankNode) and q.regex.search(v.value):
+                        continue
+                this = sol["this"]
+                focus_node = BNode(this.value) if isinstance(this, ox.BlankNode) \
+                    else from_ox(this)
+                out.append(RawIssue(q.severity, focus_node, q.path, q.message, q.component))
     return out
 

@@ -35,7 +35,7 @@ from .fastyaml import read_yaml_fast
 from .paths import CHECKS, ONTOLOGY, SEEDS, SHAPES_DIR
 from .progress import Progress
 from .query import QueryFile, list_queries, run
-from .relevance import restrict
+from .relevance import focus_on, restrict
 from .schema import Schema, load_schema
 from .seeds import SeedSet, read_seeds
 from .store import from_ox
@@ -122,9 +122,9 @@ def check_results(store: ox.Store,
         out[q.name] = []
         severity = "Violation" if q.name.endswith("-violation") else "Warning"
         nodes = None if focus is None else focus.get(q.name)
-        if nodes is not None:
-            q = QueryFile(q.path, restrict(q.text, "focus", nodes), q.params)
-        result = run(store, q)
+        with focus_on(store, nodes) as restricted:
+            result = run(store, QueryFile(q.path, restrict(q.text, "focus", restricted),
+                                          q.params))
         for row in result.rows:
             vals = dict(zip(result.columns, row, strict=True))
             out[q.name].append(RawIssue(severity, vals.get("focus"), vals.get("path"),

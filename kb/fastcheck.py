@@ -34,7 +34,7 @@ from .corecheck import CoreQuery, compile_core, set_closure
 from .corecheck import _is_a as is_a
 from .errors import InputError, Problem
 from .paths import SHAPES_DIR
-from .relevance import FOCUS, restrict
+from .relevance import FOCUS, focus_on, restrict
 from .store import from_ox
 from .validate import _short
 
@@ -272,17 +272,18 @@ def rule_issues(store: ox.Store, rules: Iterable[Rule],
     out: list[RawIssue] = []
     for rule in rules:
         nodes = None if focus is None else focus.get(rule.name)
-        try:
-            res = store.query(restrict(rule.query, "this", nodes),
-                              default_graph=[ox.DefaultGraph(), ONTOLOGY_GRAPH])
-        except SyntaxError as exc:
-            raise InputError(Problem(str(SHAPES_DIR), None, None,
-                                     f"{rule.name}: SPARQL error: {exc}")) from None
-        assert isinstance(res, ox.QuerySolutions)
-        cols = [v.value for v in res.variables]
+        with focus_on(store, nodes) as restricted:
+            try:
+                res = store.query(restrict(rule.query, "this", restricted),
+                                  default_graph=[ox.DefaultGraph(), ONTOLOGY_GRAPH])
+            except SyntaxError as exc:
+                raise InputError(Problem(str(SHAPES_DIR), None, None,
+                                         f"{rule.name}: SPARQL error: {exc}")) from None
+            assert isinstance(res, ox.QuerySolutions)
+            cols = [v.value for v in res.variables]
+            sols = [{c: from_ox(sol[c]) for c in cols if sol[c] is not None} for sol in res]
         seen: set = set()
-        for sol in res:
-            row = {c: from_ox(sol[c]) for c in cols if sol[c] is not None}
+        for row in sols:
             key = frozenset(row.items())
             if key in seen:
                 continue  # pySHACL reports each distinct solution of a focus node once

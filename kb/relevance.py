@@ -14,6 +14,8 @@ from __future__ import annotations
 import itertools
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,14 +246,36 @@ def affected(alts: list[Alternative] | None, focus: str, changes: Changes) -> se
     return out
 
 
-def restrict(query: str, var: str, nodes: set[str] | None) -> str:
-    """The query for some focus nodes only: at FOCUS, or else at the top of its WHERE."""
-    values = "" if nodes is None else \
-        f"VALUES ?{var} {{ " + " ".join(f"<{n}>" for n in sorted(nodes)) + " }"
+FOCUS_GRAPH = ox.NamedNode("urn:kb:focus")  # the focus nodes of a restricted run, as data
+_FOCUS_TYPE = ox.NamedNode("urn:kb:Focus")
+_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_FOCUS_PATTERN = {v: f"GRAPH <{FOCUS_GRAPH.value}> {{ ?{v} a <{_FOCUS_TYPE.value}> }}"
+                  for v in ("this", "focus")}  # rules' and shapes' ?this, checks' ?focus
+
+
+def restrict(query: str, var: str, restricted: bool) -> str:
+    """The query for the focus nodes `focus_on` put in the store only: at FOCUS, or else at the
+    top of its WHERE. The nodes are data, never pasted into the query text."""
+    pattern = _FOCUS_PATTERN[var] if restricted else ""
     if FOCUS in query:
-        return query.replace(FOCUS, values)
-    if not values:
+        return query.replace(FOCUS, pattern)
+    if not pattern:
         return query
     m = re.search(r"\bWHERE\s*\{", query, re.IGNORECASE)
     i = m.end() if m else query.index("{") + 1
-    return query[:i] + " " + values + " " + query[i:]
+    return query[:i] + " " + pattern + " " + query[i:]
+
+
+@contextmanager
+def focus_on(store: ox.Store, nodes: set[str] | None) -> Iterator[bool]:
+    """With `nodes` in FOCUS_GRAPH for the duration (consume the results inside); yields
+    whether the run is restricted (False for None: every focus node)."""
+    if nodes is None:
+        yield False
+        return
+    store.extend([ox.Quad(ox.NamedNode(n), _RDF_TYPE, _FOCUS_TYPE, FOCUS_GRAPH)
+                  for n in sorted(nodes)])
+    try:
+        yield True
+    finally:
+        store.remove_graph(FOCUS_GRAPH)

@@ -130,3 +130,27 @@ def test_an_edit_touching_most_records_is_a_fresh_build(synth, monkeypatch) -> N
         p.write_text("# reviewed\n" + p.read_text())
     counts = _same_as_clean(res.seeds, cache)
     assert counts["rebuilt"] == counts["records"] and "revalidated" not in counts
+
+
+def test_focus_nodes_are_data_not_query_text() -> None:
+    # A rebuild re-checks some focus nodes: they go into the store as a named graph for the
+    # run, never into the query text, and the store is as it was afterwards.
+    import pyoxigraph as ox
+
+    from kb.relevance import FOCUS, focus_on, restrict
+    store = ox.Store()
+    p = ox.NamedNode("https://kb.example.org/ontology#label")
+    for n in ("a", "b", "c"):
+        store.add(ox.Quad(ox.NamedNode(f"https://kb.example.org/id/{n}"), p, ox.Literal(n)))
+    query = f"SELECT ?this ?l WHERE {{ {FOCUS} ?this <{p.value}> ?l }} ORDER BY ?l"
+    with pytest.raises(ValueError):  # not an IRI: refused, not pasted into a query
+        with focus_on(store, {"https://kb.example.org/id/b>} UNION {?this ?x ?l"}):
+            pass
+    with focus_on(store, {"https://kb.example.org/id/b"}) as restricted:
+        text = restrict(query, "this", restricted)
+        rows = [s["l"].value for s in store.query(text)]
+    assert rows == ["b"] and "id/b" not in text
+    assert len(store) == 3 and list(store.named_graphs()) == []
+    with focus_on(store, None) as restricted:
+        assert [s["l"].value for s in store.query(restrict(query, "this", restricted))] == \
+            ["a", "b", "c"]
