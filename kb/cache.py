@@ -30,7 +30,7 @@ import pickle
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,7 @@ from .seeds import Record, SeedSet, _Checker, _display, read_seeds, seed_files
 from .ttl import BlockFile, Namer
 from .voidcounts import Counts, count, update
 
-VERSION = 1
+VERSION = 2
 KEEP = 8  # seed folders whose caches are kept
 CODE = ("cache", "chunks", "corecheck", "dates", "fastbuild", "fastcheck", "fastload",
         "fastyaml", "load", "query", "relevance", "schema", "seeds", "store", "ttl", "validate",
@@ -126,10 +126,26 @@ def _lock(root: Path) -> Any:
     return fh
 
 
+CHUNK = 20_000  # records per pickle: each pickle's memo (~50 bytes an object) stays small
+
+
 def _save(root: Path, state: State) -> None:
+    """The state as a run of pickles: the rest, then the records CHUNK at a time, each with
+    the use counts of its own subjects (so a count's key is its subject's string, shared)."""
     fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
+    rids = list(state.metas)
     with os.fdopen(fd, "wb") as fh, gc_paused():
-        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        head = replace(state, metas={}, refs=Counter())
+        pickle.dump((head, (len(rids) + CHUNK - 1) // CHUNK), fh, pickle.HIGHEST_PROTOCOL)
+        done: set[str] = set()
+        for i in range(0, len(rids), CHUNK):
+            metas = [(rid, state.metas[rid]) for rid in rids[i:i + CHUNK]]
+            subjects = [s for _, m in metas for s in m.subjects if s in state.refs]
+            done.update(subjects)
+            pickle.dump((metas, [(s, state.refs[s]) for s in subjects]), fh,
+                        pickle.HIGHEST_PROTOCOL)
+        pickle.dump([(k, n) for k, n in state.refs.items() if k not in done], fh,
+                    pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, root / "state.pickle")
 
 
@@ -138,10 +154,17 @@ def _load(root: Path, fp: str) -> State | None:
         return None
     try:
         with open(root / "state.pickle", "rb") as fh, gc_paused():  # millions of objects
-            state = pickle.load(fh)
+            state, chunks = pickle.load(fh)
+            if not isinstance(state, State) or state.fingerprint != fp:
+                return None
+            for _ in range(chunks):
+                metas, refs = pickle.load(fh)
+                state.metas.update(metas)
+                dict.update(state.refs, refs)  # set, not added: keys are unique
+            dict.update(state.refs, pickle.load(fh))
     except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt
         return None
-    return state if isinstance(state, State) and state.fingerprint == fp else None
+    return state
 
 
 def cached_build(seeds_dir: Path, cache_dir: Path, schema: Schema, the_plan: Plan, engine: str,
@@ -205,6 +228,7 @@ def _fresh(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
         built.void = None
     _save(root, State(fp, files, res.metas, res.local, Counter(res.refs), res.prefixes,
                       {"": uses}, res.rules, built.void))
+    res.export(progress)  # after saving: the two are never in memory at once
     built.store = _reopen(root, built.store)
     del res
     (root / "dirty").unlink()

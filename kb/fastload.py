@@ -13,6 +13,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 import pyoxigraph as ox
@@ -171,7 +172,7 @@ class Mapper:
     def add(self, rec: Record, to_store: bool = True) -> tuple[Meta, Output]:
         self.namer.seen = set()
         out = output(rec.id, self.col.triples(rec), self.namer, self.base)
-        self.refs.update(out.objects)
+        self.refs.update(map(intern, out.objects))
         self.ill_typed += out.ill_typed
         self.triples += out.triples
         if to_store:
@@ -180,13 +181,18 @@ class Mapper:
             if self._size > self.BATCH:
                 self.flush()
         origin, src = self.col.origin, self.col.source_of
-        nodes = [URIRef(x) for x in out.subjects]
+        # one string per IRI, however many places keep it (10^6 of them at 10^5 facts)
+        subjects = tuple(map(intern, out.subjects))
+        nodes = [(s, URIRef(s)) for s in subjects]
         meta = Meta(rec.file, rec.line, rec.type, rec.spec.is_fact,
                     sig_of(rec.type, rec.spec.is_fact, rec.values.get("publisher")),
-                    deps_of(rec), tuple(out.subjects), tuple(out.links), out.digest, out.triples,
-                    [self.blocks.add(b) for b in out.blocks], tuple(sorted(self.namer.seen)),
-                    tuple((str(n), origin[n]) for n in nodes if n in origin),
-                    tuple((str(n), tuple(sorted(src[n]))) for n in nodes if n in src))
+                    tuple(map(intern, deps_of(rec))), subjects, tuple(map(intern, out.links)),
+                    out.digest, out.triples,
+                    [(s, *self.blocks.add(b)[1:]) for s, b in zip(subjects, out.blocks,
+                                                                 strict=True)],
+                    tuple(sorted(self.namer.seen)),
+                    tuple((s, origin[n]) for s, n in nodes if n in origin),
+                    tuple((s, tuple(sorted(src[n]))) for s, n in nodes if n in src))
         return meta, out
 
     def flush(self) -> None:
