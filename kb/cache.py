@@ -24,12 +24,15 @@ messages and outputs are always the full build's.
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import os
 import pickle
 import sys
 import tempfile
+from array import array
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -39,7 +42,7 @@ import pyoxigraph as ox
 from rdflib import URIRef
 
 from .corecheck import core_query_issues
-from .delta import affected_focus, compact, quads, store_triples
+from .delta import affected_focus, quads, store_triples
 from .delta import items as seed_items
 from .fastbuild import (
     Built,
@@ -62,7 +65,7 @@ from .query import list_queries
 from .relevance import Changes, affected, analyse
 from .schema import Schema
 from .seeds import Record, SeedSet, _Checker, _display, read_seeds, seed_files
-from .ttl import BlockFile, Namer
+from .ttl import BlockFile, Namer, in_order, renumber, store_in_order
 from .voidcounts import Counts, count, update
 
 VERSION = 2
@@ -96,7 +99,31 @@ class State:
     void: Counts | None = None  # dist/void.ttl's figures (None: count them again)
 
 
+MAX_RUNS = 10_000  # reads kb.ttl may take from the block file before it is stored in order
 MAX_DIRTY = 1000  # records an incremental build may redo however few there are in all
+
+
+class ByRecord(Mapping):
+    """Node -> what a Meta field (origin, source_of) says of it, looked up in the record the
+    node's IRI names when asked, instead of a dict of every node made on each rebuild."""
+
+    def __init__(self, metas: dict[str, Meta], base: str, name: str, kind: type):
+        self.metas, self.base, self.name, self.kind = metas, base, name, kind
+
+    def __getitem__(self, node: object) -> Any:
+        s = str(node)
+        m = self.metas.get(s[len(self.base):].split("/", 1)[0]) \
+            if s.startswith(self.base) else None
+        for n, value in getattr(m, self.name, ()):
+            if n == s:
+                return self.kind(value)
+        raise KeyError(node)
+
+    def __iter__(self) -> Iterator[URIRef]:
+        return (URIRef(n) for m in self.metas.values() for n, _ in getattr(m, self.name))
+
+    def __len__(self) -> int:
+        return sum(len(getattr(m, self.name)) for m in self.metas.values())
 
 
 def fingerprint(engine: str) -> str:
@@ -182,14 +209,20 @@ def cached_build(seeds_dir: Path, cache_dir: Path, schema: Schema, the_plan: Pla
     try:
         # messages name seed files relative to the working directory: another one, another cache
         fp = fingerprint(engine) + " " + _display(seeds_dir)
+        gc.collect()  # earlier garbage first: none of it is to be frozen with the state
         state = _load(root, fp)
         if state is not None:
+            # the state is millions of objects at 10^5 facts, none in a cycle: kept out of
+            # the collector's sight (else its first pass after the build walks them all)
+            gc.freeze()
             try:
-                with gc_paused():  # the state alone is millions of objects at 10^5 facts
+                with gc_paused():
                     return _incremental(seeds_dir, root, state, schema, the_plan, jobs,
                                         progress)
             except Exception:  # noqa: BLE001 - input errors, or anything unforeseen: the
                 pass  # full build gives its own exact errors, or the right outputs
+            finally:
+                gc.unfreeze()
         return _fresh(seeds_dir, root, fp, schema, the_plan, jobs, progress)
     finally:
         lock.close()
@@ -226,13 +259,29 @@ def _fresh(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
         built.void = count(built.store)
     except ValueError:  # an owl:sameAs into no link target: the build reports it later
         built.void = None
+    offsets, sizes = _in_document_order(res.metas, res.refs)
     _save(root, State(fp, files, res.metas, res.local, Counter(res.refs), res.prefixes,
                       {"": uses}, res.rules, built.void))
-    res.export(progress)  # after saving: the two are never in memory at once
+    with progress.stage("export"):  # after saving: the two are never in memory at once
+        built.kb_ttl = res.blocks.assemble(res.header, offsets, sizes)
+        res.blocks.close()
+        store_in_order(root / "blocks.bin", built.kb_ttl, res.header)
     built.store = _reopen(root, built.store)
     del res
     (root / "dirty").unlink()
     return built
+
+
+def _in_document_order(metas: dict[str, Meta], refs: dict[str, int]) -> tuple[array, array]:
+    """Give every block the offset it will have once the block file is stored in document
+    order; the offsets and sizes it has now, in that order."""
+    ordered = in_order((e for m in metas.values() for e in m.blocks), refs)
+    offsets, sizes = array("q", (e[2] for e in ordered)), array("q", (e[3] for e in ordered))
+    at = renumber(ordered)
+    del ordered
+    for m in metas.values():
+        m.blocks = [(s, c, at[s], n) for s, c, _, n in m.blocks]
+    return offsets, sizes
 
 
 def _reopen(root: Path, store: ox.Store) -> ox.Store:
@@ -370,7 +419,8 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         step()
         focus = affected_focus(store, minus | plus, the_plan.ext)
         local = [r for r in state.core if str(r.focus) not in focus]
-        local += core_query_issues(store, [q for q in the_plan.queries if q.local], focus)
+        local += core_query_issues(store, [q for q in the_plan.queries if q.local], focus,
+                                   the_plan.ext)
         owners = sorted({f[len(mapper.base):].split("/", 1)[0] for f in focus
                          if f.startswith(mapper.base)} & set(declared))
         shacl = pyshacl_issues(the_plan, seeds, schema, store,
@@ -380,19 +430,21 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         state.core = local
         raw += local
         step()
-    origin = {URIRef(n): w for m in state.metas.values() for n, w in m.origin}
-    source_of = {URIRef(n): set(s) for m in state.metas.values() for n, s in m.source_of}
-    loaded = FastLoaded(lambda: read_seeds(seeds_dir, schema, reader=read_yaml_fast), origin,
-                        source_of, sum(m.triples for m in state.metas.values()), schema,
-                        list(digests))
+    loaded = FastLoaded(lambda: read_seeds(seeds_dir, schema, reader=read_yaml_fast),
+                        ByRecord(state.metas, mapper.base, "origin", str),  # type: ignore[arg-type]
+                        ByRecord(state.metas, mapper.base, "source_of", set),  # type: ignore[arg-type]
+                        sum(m.triples for m in state.metas.values()), schema, list(digests))
     report_issues = to_issues(raw, loaded, mapper.col.g)
     with progress.stage("export"):
-        if blocks.size > 2 * sum(e[3] for m in state.metas.values() for e in m.blocks) + 2**20:
-            blocks = compact(root, blocks, state)
         header = Namer.header_of(state.prefixes, [p for p, n in uses.items() if n > 0])
-        kb_ttl = blocks.document(header, (e for m in state.metas.values() for e in m.blocks),
-                                 state.refs)
+        ordered = in_order((e for m in state.metas.values() for e in m.blocks), state.refs)
+        kb_ttl = blocks.assemble(header, [e[2] for e in ordered], [e[3] for e in ordered])
         blocks.close()
+        if blocks.runs > MAX_RUNS or blocks.size > 2 * len(kb_ttl) + 2**20:
+            at = renumber(ordered)  # edits scattered or stale blocks piled up: store afresh
+            for m in state.metas.values():
+                m.blocks = [(s, c, at[s], n) for s, c, _, n in m.blocks]
+            store_in_order(root / "blocks.bin", kb_ttl, header)
     rids_of: dict[str, list[str]] = {name: [] for name in digests}
     for rid, rec in declared.items():
         rids_of[rec.file].append(rid)

@@ -250,26 +250,55 @@ def compile_core(core: Graph, axioms: Graph) -> tuple[list[CoreQuery], Graph | N
 
 
 def core_query_issues(store: ox.Store, queries: Iterable[CoreQuery],
-                      focus: Iterable[str] | None = None) -> list:
-    """Run compiled core queries (all focus nodes, or only those given, for local ones)."""
+                      focus: Iterable[str] | None = None,
+                      ext: frozenset[str] = frozenset()) -> list:
+    """Run compiled core queries: over the whole store, or, given focus nodes, the local ones
+    over those nodes' neighbourhood only (`near`; `ext` as in kb.fastcheck.Plan)."""
     from .fastcheck import ONTOLOGY_GRAPH, RawIssue
-    from .relevance import focus_on, restrict
     nodes = None if focus is None else set(focus)
+    small = near(store, nodes, ext) if nodes else None
     out = []
     for q in queries:
-        if nodes is not None and q.local and not nodes:
-            continue
-        with focus_on(store, nodes if q.local else None) as restricted:
-            res = store.query(restrict(q.query, "this", restricted),
-                              default_graph=[ox.DefaultGraph(), ONTOLOGY_GRAPH])
-            for sol in res:  # type: ignore[union-attr]
-                if q.regex is not None:
-                    v = sol["value"]
-                    if not isinstance(v, ox.BlankNode) and q.regex.search(v.value):
-                        continue
-                this = sol["this"]
-                focus_node = BNode(this.value) if isinstance(this, ox.BlankNode) \
-                    else from_ox(this)
-                out.append(RawIssue(q.severity, focus_node, q.path, q.message, q.component))
+        if nodes is not None and q.local:
+            if small is None:
+                continue
+            where = small
+        else:
+            where = store
+        res = where.query(q.query.replace(FOCUS, ""),
+                          default_graph=[ox.DefaultGraph(), ONTOLOGY_GRAPH])
+        for sol in res:  # type: ignore[union-attr]
+            if q.regex is not None:
+                v = sol["value"]
+                if not isinstance(v, ox.BlankNode) and q.regex.search(v.value):
+                    continue
+            this = sol["this"]
+            if where is small and this.value not in nodes:  # type: ignore[operator]
+                continue  # a linked node, seen only in part here
+            focus_node = BNode(this.value) if isinstance(this, ox.BlankNode) \
+                else from_ox(this)
+            out.append(RawIssue(q.severity, focus_node, q.path, q.message, q.component))
     return out
 
+
+def near(store: ox.Store, nodes: set[str], ext: frozenset[str]) -> ox.Store:
+    """An in-memory store with all a local core query reads for these focus nodes: their own
+    triples, the `ext` triples of the nodes they link to, the ontology axioms and the
+    ill-typed marks. (Restricting the big store's queries to a few nodes costs Oxigraph
+    more than copying them: it plans a pattern of data-held focus nodes late.)"""
+    from .fastcheck import ONTOLOGY_GRAPH
+    default = ox.DefaultGraph()
+    quads, linked = [], set()
+    for n in sorted(nodes):
+        for q in store.quads_for_pattern(ox.NamedNode(n), None, None, default):
+            quads.append(q)
+            if not isinstance(q.object, ox.Literal):
+                linked.add(q.object)
+    for o in linked:
+        quads += [q for q in store.quads_for_pattern(o, None, None, default)
+                  if q.predicate.value in ext]
+    for g in (ONTOLOGY_GRAPH, META):
+        quads += store.quads_for_pattern(None, None, None, g)
+    small = ox.Store()
+    small.extend(quads)
+    return small

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
 from .store import from_ox
-from .ttl import BlockFile
 
 
 def items(doc: Any) -> tuple[dict[str, Any], list[Any]]:
@@ -52,22 +49,3 @@ def store_triples(store: ox.Store, state: Any) -> Any:
         return [(from_ox(q.subject), from_ox(q.predicate), from_ox(q.object))
                 for q in quads(store, list(state.metas[rid].subjects))]
     return get
-
-
-def compact(root: Path, blocks: BlockFile, state: Any) -> BlockFile:
-    """Rewrite blocks.bin with only the blocks in use."""
-    blocks.close()
-    fresh = BlockFile(root / "blocks.new")
-    with open(root / "blocks.bin", "rb") as fh:
-        for m in state.metas.values():
-            moved = []
-            for subject, is_class, off, n in m.blocks:
-                fh.seek(off)
-                data = fh.read(n)
-                moved.append((subject, is_class, fresh.size, n))
-                fresh._fh.write(data)
-                fresh.size += n
-            m.blocks = moved
-    fresh.close()
-    os.replace(root / "blocks.new", root / "blocks.bin")
-    return BlockFile(root / "blocks.bin", append=True)

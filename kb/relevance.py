@@ -249,8 +249,11 @@ def affected(alts: list[Alternative] | None, focus: str, changes: Changes) -> se
 FOCUS_GRAPH = ox.NamedNode("urn:kb:focus")  # the focus nodes of a restricted run, as data
 _FOCUS_TYPE = ox.NamedNode("urn:kb:Focus")
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-_FOCUS_PATTERN = {v: f"GRAPH <{FOCUS_GRAPH.value}> {{ ?{v} a <{_FOCUS_TYPE.value}> }}"
-                  for v in ("this", "focus")}  # rules' and shapes' ?this, checks' ?focus
+# rules' and shapes' ?this, checks' ?focus; as a subquery, which Oxigraph plans 4x better
+# than the bare GRAPH pattern at 10^5 facts (VALUES would be better still, but is query text)
+_FOCUS_PATTERN = {v: f"{{ SELECT ?{v} WHERE {{ GRAPH <{FOCUS_GRAPH.value}> "
+                     f"{{ ?{v} a <{_FOCUS_TYPE.value}> }} }} }}"
+                  for v in ("this", "focus")}
 
 
 def restrict(query: str, var: str, restricted: bool) -> str:

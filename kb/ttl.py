@@ -10,8 +10,9 @@ rdflib's by construction; tests compare the bytes. Graphs with blank nodes are l
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import XMLNS
 from rdflib.plugins.serializers.longturtle import LongTurtleSerializer
 from rdflib.term import Node
+
+Entry = tuple[str, bool, int, int]  # a block in the block file: subject, class?, offset, size
 
 _NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._%()"
 _TYPE, _LABEL, _NIL, _CLASS = str(RDF.type), str(RDFS.label), str(RDF.nil), str(RDFS.Class)
@@ -163,8 +166,9 @@ class BlockFile:
         self.path = path
         self._fh = open(path, "ab" if append else "wb")  # noqa: SIM115 - closed in close()
         self.size = self._fh.tell()
+        self.runs = 0  # reads the last `assemble` took
 
-    def add(self, b: Block) -> tuple[str, bool, int, int]:
+    def add(self, b: Block) -> Entry:
         data = b.text.encode("utf-8")
         entry = (b.subject, b.is_class, self.size, len(data))
         self._fh.write(data)
@@ -174,26 +178,65 @@ class BlockFile:
     def close(self) -> None:
         self._fh.close()
 
-    def document(self, header: str, entries: Iterable[tuple[str, bool, int, int]],
-                 refs: dict[str, int]) -> bytes:
-        """PREFIX lines, then the blocks: rdfs:Class instances by IRI, the others by how
-        often they are used as objects, then IRI (rdflib's orderSubjects)."""
+    def document(self, header: str, entries: Iterable[Entry], refs: dict[str, int]) -> bytes:
+        """PREFIX lines, then the blocks in rdflib's order (`in_order`)."""
+        ordered = in_order(entries, refs)
+        return self.assemble(header, [e[2] for e in ordered], [e[3] for e in ordered])
+
+    def assemble(self, header: str, offsets: Sequence[int], sizes: Sequence[int]) -> bytes:
+        """PREFIX lines, then the blocks at these offsets, read from the file: one read per run
+        of blocks stored one after another (all of them, once the file is in document order)."""
         self._fh.flush()
-        items = list(entries)
-        classes = sorted((e for e in items if e[1]), key=lambda e: e[0])
-        rest = sorted((e for e in items if not e[1]), key=lambda e: (refs.get(e[0], 0), e[0]))
         head = header.encode("utf-8")
-        out = bytearray(len(head) + sum(e[3] for e in items))  # one copy of the whole file
+        out = bytearray(len(head) + sum(sizes))  # one copy of the whole file
         out[:len(head)] = head
-        pos = len(head)
+        pos, start, size = len(head), -1, 0
+        self.runs = 0
         dest = memoryview(out)
         with open(self.path, "rb", buffering=0) as fh:  # reads, not an mmap, whose pages
-            for _, _, off, n in classes + rest:        # count as resident memory
-                fh.seek(off)
-                fh.readinto(dest[pos:pos + n])
-                pos += n
+            for off, n in zip(offsets, sizes, strict=True):  # count as resident memory
+                if off == start + size:
+                    size += n
+                    continue
+                if size:
+                    fh.seek(start)
+                    fh.readinto(dest[pos:pos + size])
+                    pos += size
+                    self.runs += 1
+                start, size = off, n
+            if size:
+                fh.seek(start)
+                fh.readinto(dest[pos:pos + size])
         dest.release()
         return out  # type: ignore[return-value]
+
+
+def in_order(entries: Iterable[Entry], refs: dict[str, int]) -> list[Entry]:
+    """rdflib's orderSubjects: rdfs:Class instances by IRI, the others by how often they are
+    used as objects, then IRI."""
+    items = list(entries)
+    classes = sorted((e for e in items if e[1]), key=lambda e: e[0])
+    rest = sorted((e for e in items if not e[1]), key=lambda e: (refs.get(e[0], 0), e[0]))
+    return classes + rest
+
+
+def renumber(ordered: Sequence[Entry]) -> dict[str, int]:
+    """Each subject's offset once the blocks are stored in this order (`store_in_order`)."""
+    out, pos = {}, 0
+    for subject, _, _, n in ordered:
+        out[subject] = pos
+        pos += n
+    return out
+
+
+def store_in_order(path: Path, document: bytes, header: str) -> None:
+    """Keep the block file as the document's blocks, in its order (offsets: `renumber`), so
+    the next `assemble` reads it in a few runs."""
+    tmp = path.with_suffix(".new")
+    skip = len(header.encode("utf-8"))
+    with open(tmp, "wb") as fh:
+        fh.write(memoryview(document)[skip:])
+    os.replace(tmp, path)
 
 
 def document(namer: Namer, blocks: list[Block], refs: dict[str, int]) -> bytes:
