@@ -1,22 +1,27 @@
 """Incremental builds: keep what a build made, and redo only what an edit touched.
 
 Under <cache_dir>/<hash of the seeds folder>/:
-  state.pickle  per seed file its content hash, the records it declares and the facts its
-                corroborations cite; per record a kb.fastload.Meta (what it refers to, its
-                nodes, the hash of its triples, where its Turtle blocks are); the core
-                validation results by focus node; how often each node is used as an object;
-                and a fingerprint of everything else the outputs depend on (the code, seed
-                schema, shapes, ontology, checks, library versions), which must match
+  state.pickle  the head: per seed file its content hash, the records it declares and the
+                facts its corroborations cite; the core validation results by focus node; the
+                rule results; the records' order; the part files holding the rest; and a
+                fingerprint of everything else the outputs depend on (the code, seed schema,
+                shapes, ontology, checks, library versions), which must match
+  part-*.pickle per record a kb.fastload.Meta (what it refers to, its nodes, the hash of its
+                triples, where its Turtle blocks are), a group of seed files' records a part;
+                how often each node is used as an object, in 64 parts by node. A rebuild
+                writes again only the parts an edit changed.
   store/        the last build's Oxigraph store (KB, ontology axioms, ill-typed marks)
-  blocks.bin    every subject's longturtle block (appended to, rewritten when mostly stale)
+  blocks.bin    every subject's longturtle block, in kb.ttl's order after a fresh build (edited
+                records' blocks are appended; stored in order again once scattered or stale)
   lock, dirty   a build holds `lock` (another build at the same time goes without the cache);
                 `dirty` exists while the cache is being changed (if a build dies then, the
                 next one starts afresh)
 
 A record is redone when its file changed, when a record it refers to changed what it
 exposes (type, or a source's publisher), or when a corroboration citing it changed. Rules and
-queries/checks then run over the whole (updated) store; compiled core constraints run only
-for the focus nodes whose triples changed, or whose links' types did. Anything unexpected
+queries/checks then run for the focus nodes the changed triples can reach (kb.relevance), or
+over the whole store; compiled core constraints only for the focus nodes whose triples
+changed, or whose links' types did, on a small copy of their neighbourhood. Anything unexpected
 (input errors, a duplicate id, another shapes or code version) means a full build, so error
 messages and outputs are always the full build's.
 """
@@ -30,6 +35,7 @@ import os
 import pickle
 import sys
 import tempfile
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -68,7 +74,7 @@ from .seeds import Record, SeedSet, _Checker, _display, read_seeds, seed_files
 from .ttl import BlockFile, Namer, in_order, renumber, store_in_order
 from .voidcounts import Counts, count, update
 
-VERSION = 2
+VERSION = 3
 KEEP = 8  # seed folders whose caches are kept
 CODE = ("cache", "chunks", "corecheck", "dates", "fastbuild", "fastcheck", "fastload",
         "fastyaml", "load", "query", "relevance", "schema", "seeds", "store", "ttl", "validate",
@@ -97,6 +103,8 @@ class State:
     uses: dict[str, Counter[str]] = field(default_factory=dict)  # "" -> records using a prefix
     rules: dict[str, list[RawIssue]] = field(default_factory=dict)  # by rule / check:<name>
     void: Counts | None = None  # dist/void.ttl's figures (None: count them again)
+    analyses: dict[tuple[str, str], Any] = field(default_factory=dict)  # kb.relevance.analyse
+    parts: dict[str, str] = field(default_factory=dict)  # part of the state -> its file
 
 
 MAX_RUNS = 10_000  # reads kb.ttl may take from the block file before it is stored in order
@@ -153,27 +161,68 @@ def _lock(root: Path) -> Any:
     return fh
 
 
-CHUNK = 20_000  # records per pickle: each pickle's memo (~50 bytes an object) stays small
+BUCKETS = 64  # files the use counts are spread over, by a hash of the node
+EVERY = 16  # a new file of records starts at about every 16th seed file
 
 
-def _save(root: Path, state: State) -> None:
-    """The state as a run of pickles: the rest, then the records CHUNK at a time, each with
-    the use counts of its own subjects (so a count's key is its subject's string, shared)."""
-    fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
-    rids = list(state.metas)
-    with os.fdopen(fd, "wb") as fh, gc_paused():
+def _groups(metas: dict[str, Meta]) -> list[list[str]]:
+    """Records in declaration order, cut at the seed files whose name hash says so: an edit
+    changes the group of its own file, and the other groups keep their files."""
+    out: list[list[str]] = []
+    last = None
+    for rid, m in metas.items():
+        if m.file != last:
+            last = m.file
+            if not out or zlib.crc32(m.file.encode()) % EVERY == 0:
+                out.append([])
+        out[-1].append(rid)
+    return out
+
+
+def _bucket(node: str) -> int:
+    return zlib.crc32(node.encode()) % BUCKETS
+
+
+def _save(root: Path, state: State, records: set[str] | None = None,
+          nodes: set[str] | None = None) -> None:
+    """The state as part files and a head naming them (written last, atomically). A part is
+    written again only if it holds a record in `records` or a use count of a node in `nodes`
+    (None: every part); each pickle's memo (~50 bytes an object) stays small."""
+    old, parts = dict(state.parts), {}
+    with gc_paused():
+        for group in _groups(state.metas):
+            key = "m" + hashlib.blake2b("\0".join(group).encode(), digest_size=8).hexdigest()
+            if records is not None and key in old and records.isdisjoint(group):
+                parts[key] = old[key]
+            else:
+                parts[key] = _write_part(root, [(rid, state.metas[rid]) for rid in group])
+        buckets: list[list[tuple[str, int]]] | None = None
+        for b in range(BUCKETS):
+            key = f"r{b}"
+            if nodes is not None and key in old and all(_bucket(n) != b for n in nodes):
+                parts[key] = old[key]
+                continue
+            if buckets is None:
+                buckets = [[] for _ in range(BUCKETS)]
+                for node, n in state.refs.items():
+                    buckets[_bucket(node)].append((node, n))
+            parts[key] = _write_part(root, buckets[b])
+        state.parts = parts
         head = replace(state, metas={}, refs=Counter())
-        pickle.dump((head, (len(rids) + CHUNK - 1) // CHUNK), fh, pickle.HIGHEST_PROTOCOL)
-        done: set[str] = set()
-        for i in range(0, len(rids), CHUNK):
-            metas = [(rid, state.metas[rid]) for rid in rids[i:i + CHUNK]]
-            subjects = [s for _, m in metas for s in m.subjects if s in state.refs]
-            done.update(subjects)
-            pickle.dump((metas, [(s, state.refs[s]) for s in subjects]), fh,
-                        pickle.HIGHEST_PROTOCOL)
-        pickle.dump([(k, n) for k, n in state.refs.items() if k not in done], fh,
-                    pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, root / "state.pickle")
+        fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump((head, list(state.metas)), fh, pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, root / "state.pickle")
+    for p in root.glob("part-*.pickle"):  # parts no head names any more
+        if p.name not in parts.values():
+            p.unlink()
+
+
+def _write_part(root: Path, items: list) -> str:
+    fd, tmp = tempfile.mkstemp(dir=root, prefix="part-", suffix=".pickle")
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump(items, fh, pickle.HIGHEST_PROTOCOL)
+    return Path(tmp).name
 
 
 def _load(root: Path, fp: str) -> State | None:
@@ -181,14 +230,18 @@ def _load(root: Path, fp: str) -> State | None:
         return None
     try:
         with open(root / "state.pickle", "rb") as fh, gc_paused():  # millions of objects
-            state, chunks = pickle.load(fh)
+            state, order = pickle.load(fh)
             if not isinstance(state, State) or state.fingerprint != fp:
                 return None
-            for _ in range(chunks):
-                metas, refs = pickle.load(fh)
-                state.metas.update(metas)
-                dict.update(state.refs, refs)  # set, not added: keys are unique
-            dict.update(state.refs, pickle.load(fh))
+            metas: dict[str, Meta] = {}
+            for key, name in state.parts.items():
+                with open(root / name, "rb") as part:
+                    items = pickle.load(part)
+                if key.startswith("m"):
+                    metas.update(items)
+                else:
+                    dict.update(state.refs, items)  # set, not added: keys are unique
+            state.metas = {rid: metas[rid] for rid in order}
     except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt
         return None
     return state
@@ -209,23 +262,32 @@ def cached_build(seeds_dir: Path, cache_dir: Path, schema: Schema, the_plan: Pla
     try:
         # messages name seed files relative to the working directory: another one, another cache
         fp = fingerprint(engine) + " " + _display(seeds_dir)
-        gc.collect()  # earlier garbage first: none of it is to be frozen with the state
-        state = _load(root, fp)
-        if state is not None:
-            # the state is millions of objects at 10^5 facts, none in a cycle: kept out of
-            # the collector's sight (else its first pass after the build walks them all)
-            gc.freeze()
-            try:
-                with gc_paused():
-                    return _incremental(seeds_dir, root, state, schema, the_plan, jobs,
-                                        progress)
-            except Exception:  # noqa: BLE001 - input errors, or anything unforeseen: the
-                pass  # full build gives its own exact errors, or the right outputs
-            finally:
-                gc.unfreeze()
+        built = _try_incremental(seeds_dir, root, fp, schema, the_plan, jobs, progress)
+        if built is not None:
+            return built
         return _fresh(seeds_dir, root, fp, schema, the_plan, jobs, progress)
     finally:
         lock.close()
+
+
+def _try_incremental(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
+                     jobs: int, progress: Progress) -> Built | None:
+    """The incremental build, or None if the cache cannot serve this one."""
+    gc.collect()  # earlier garbage first: none of it is to be frozen with the state
+    with gc_paused():
+        state = _load(root, fp)
+        # the state is millions of objects at 10^5 facts, none in a cycle: kept out of the
+        # collector's sight (else its next pass walks them all, a second a time)
+        gc.freeze()
+    try:
+        if state is not None:
+            with gc_paused():
+                return _incremental(seeds_dir, root, state, schema, the_plan, jobs, progress)
+    except Exception:  # noqa: BLE001 - input errors, or anything unforeseen: the full build
+        pass  # gives its own exact errors, or the right outputs
+    finally:
+        gc.unfreeze()
+    return None
 
 
 def _prune(cache_dir: Path, keep: int = KEEP - 1) -> None:
@@ -405,7 +467,10 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         names = [(r.name, r.query, "this") for r in the_plan.rules] + [
             (f"check:{q.name}", q.text, "focus") for q in list_queries(CHECKS)]
         for name, text, var in names:
-            nodes = affected(analyse(text, var), var, changes) if name in state.rules else None
+            if (text, var) not in state.analyses:
+                state.analyses[(text, var)] = analyse(text, var)
+            nodes = affected(state.analyses[(text, var)], var, changes) \
+                if name in state.rules else None
             if nodes is not None:
                 focus_of[name[6:] if name.startswith("check:") else name] = nodes
                 rules[name] = [r for r in state.rules[name] if str(r.focus) not in nodes]
@@ -440,7 +505,8 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         ordered = in_order((e for m in state.metas.values() for e in m.blocks), state.refs)
         kb_ttl = blocks.assemble(header, [e[2] for e in ordered], [e[3] for e in ordered])
         blocks.close()
-        if blocks.runs > MAX_RUNS or blocks.size > 2 * len(kb_ttl) + 2**20:
+        moved = blocks.runs > MAX_RUNS or blocks.size > 2 * len(kb_ttl) + 2**20
+        if moved:
             at = renumber(ordered)  # edits scattered or stale blocks piled up: store afresh
             for m in state.metas.values():
                 m.blocks = [(s, c, at[s], n) for s, c, _, n in m.blocks]
@@ -457,7 +523,8 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         for c in declared[rid].citations:
             if c.file != declared[rid].file and rid not in state.files[c.file].corroborates:
                 state.files[c.file].corroborates.append(rid)
-    _save(root, state)
+    _save(root, state, None if moved else dirty | gone,
+          {q.object.value for q in minus | plus if isinstance(q.object, ox.NamedNode)})
     del mapper
     store = _reopen(root, store)
     (root / "dirty").unlink()

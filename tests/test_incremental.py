@@ -132,6 +132,41 @@ def test_an_edit_touching_most_records_is_a_fresh_build(synth, monkeypatch) -> N
     assert counts["rebuilt"] == counts["records"] and "revalidated" not in counts
 
 
+def test_block_file_stored_again_in_document_order(synth, monkeypatch) -> None:
+    # Edited records' blocks are appended to the block file; once kb.ttl takes too many reads
+    # from it, it is stored again in document order, and kb.ttl is still the clean build's.
+    import kb.cache
+    monkeypatch.setattr(kb.cache, "MAX_RUNS", 1)
+    res, cache = synth
+    blocks = next(cache.glob("*/blocks.bin"))
+    for i in range(2):
+        edit_description(res.seeds, res.edit_fact, f"Edited description number {i}.")
+        _same_as_clean(res.seeds, cache)
+        clean = bytes(check_fast(res.seeds).kb_ttl)
+        header = clean[:clean.index(b"\n\n") + 1]  # PREFIX lines; each block opens a line
+        assert blocks.read_bytes() == clean[len(header):]
+
+
+def test_a_rebuild_rewrites_only_the_state_parts_an_edit_changed(synth, monkeypatch) -> None:
+    # The cache's state is split in parts (records by seed file group, use counts by node):
+    # an edit writes again the parts it changed, and the state read back is still right.
+    import kb.cache
+    monkeypatch.setattr(kb.cache, "EVERY", 1)  # every seed file a part of its own
+    res, cache = synth
+    check_fast(res.seeds, cache_dir=cache)  # nothing changed: the parts as EVERY=1 cuts them
+    before = {p.name for p in cache.glob("*/part-*.pickle")}
+    edit_description(res.seeds, res.edit_fact, "A description edited once.")
+    _same_as_clean(res.seeds, cache)
+    after = {p.name for p in cache.glob("*/part-*.pickle")}
+    # the edited file's part, and that of a fact in another file its corroborations cite
+    assert 1 <= len(after - before) <= 2 and len(after) == len(before) > 20
+    old = res.params["contacts-of-actor"]["actor"]  # now use counts change too
+    for p in res.seeds.rglob("*.yaml"):
+        p.write_text(re.sub(rf"\b{re.escape(old)}\b", old + "-renamed", p.read_text()))
+    _same_as_clean(res.seeds, cache)
+    assert 1 < len({p.name for p in cache.glob("*/part-*.pickle")} - after) < len(after)
+
+
 def test_focus_nodes_are_data_not_query_text() -> None:
     # A rebuild re-checks some focus nodes: they go into the store as a named graph for the
     # run, never into the query text, and the store is as it was afterwards.
