@@ -77,6 +77,17 @@ def test_bench_runs_and_checks_the_validator(tmp_path: Path) -> None:
     assert res["fast"]["peak_rss_mb"] > 0
 
 
+def test_a_cut_off_naive_stage_is_timed_without_its_set_up(tmp_path: Path) -> None:
+    # The naive validation gets its whole limit after its rdflib graph is built (the graph's
+    # build is not counted), and a stage cut off gives a lower bound, not a figure.
+    res = run_bench([40], baseline=True, timeout=1.0, reps=1, workdir=tmp_path,
+                    say=lambda m: None)[0]
+    cut = res["naive"]["validate"]
+    assert cut["timeout"] and 0.9 <= cut["seconds"] <= 3.0 and cut["setup"] > 0
+    assert res["ratios"]["validate"]["lower_bound"] and res["ratios"]["build"]["lower_bound"]
+    assert "timeout" not in res["naive"]["load"] or res["naive"]["load"]["seconds"] > 0
+
+
 def test_bench_command_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(main, ["bench", "--facts", "30", "--no-baseline", "--reps", "1",
