@@ -128,7 +128,7 @@ def export(seeds_dir: Path, fmt: str, profile: str, output: Path | None) -> None
     if fmt == "ftm" and profile != "kb":
         raise click.BadParameter("the ftm format maps the KB itself; leave --profile out",
                                  param_hint="--profile")
-    loaded, _ = build_mod.check(seeds_dir)
+    loaded, _ = build_mod.check(seeds_dir, fast=True, cache=build_mod.cache_dir())
     data = serialise(loaded, fmt, profile)
     if output:
         write_atomic(output, data)

@@ -89,7 +89,8 @@ def serve(host: str, port: int, timeout: float, max_rows: int, workers: int,
     else:
         for issue in result.report.warnings:
             click.echo(str(issue), err=True)
-        click.echo(f"built {len(result.loaded.graph)} triples: {dist / 'kb.ttl'}", err=True)
+        click.echo(f"built {result.loaded.triples} triples: {dist / 'kb.ttl'}",  # type: ignore[attr-defined]
+                   err=True)
     limits = Limits(timeout=timeout, max_rows=max_rows, allow_network=allow_service)
     try:
         app = create_app(dist / "kb.ttl", limits, workers)

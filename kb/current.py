@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from .build import BuildResult, build
+from .build import BuildResult, build, cache_dir
 from .export import write_atomic
 from .paths import CHECKS, ONTOLOGY_DIR, ROOT, SHAPES_DIR
 
@@ -59,7 +59,7 @@ def current_build(seeds_dir: Path, dist: Path, rebuild: bool = False) -> BuildRe
     if not rebuild and is_current(seeds_dir, dist):
         return None
     inputs = fingerprint(seeds_dir)
-    result = build(seeds_dir, dist)
+    result = build(seeds_dir, dist, fast=True, cache=cache_dir())  # as `kb build` does
     record(dist, inputs)
     return result
 

@@ -296,7 +296,7 @@ def test_schema_org_exports_load_in_rdflib_and_oxigraph(schema_org: Graph) -> No
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, built: BuildResult) -> CliRunner:
     """`kb export` on the session's build (validating again would only cost time)."""
-    monkeypatch.setattr(cli.build_mod, "check", lambda seeds_dir: (built.loaded, built.report))
+    monkeypatch.setattr(cli.build_mod, "check", lambda seeds_dir, **_: (built.loaded, built.report))
     return CliRunner()
 
 
