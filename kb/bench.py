@@ -217,7 +217,8 @@ def naive_child(work: Path, stage: str, reps: int, limit: float = 600) -> dict[s
     from .seeds import read_seeds
     seeds = work / "seeds"
     t0 = time.perf_counter()
-    if stage == "load":
+    if stage == "load":  # timed from the start (cut off by the parent)
+        print(f"{TIMING} {time.time()}", flush=True)
         t = time.perf_counter()
         loaded = load(seeds)
         return {"seconds": time.perf_counter() - t, "triples": len(loaded.graph),

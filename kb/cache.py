@@ -50,6 +50,7 @@ from rdflib import URIRef
 from .corecheck import core_query_issues
 from .delta import affected_focus, quads, store_triples
 from .delta import items as seed_items
+from .export import write_atomic
 from .fastbuild import (
     Built,
     check_results,
@@ -71,7 +72,7 @@ from .query import list_queries
 from .relevance import Changes, affected, analyse
 from .schema import Schema
 from .seeds import Record, SeedSet, _Checker, _display, read_seeds, seed_files
-from .ttl import BlockFile, Namer, in_order, renumber, store_in_order
+from .ttl import BlockFile, Entry, Namer, in_order, renumber, store_in_order
 from .voidcounts import Counts, count, update
 
 VERSION = 3
@@ -196,10 +197,11 @@ def _save(root: Path, state: State, records: set[str] | None = None,
                 parts[key] = old[key]
             else:
                 parts[key] = _write_part(root, [(rid, state.metas[rid]) for rid in group])
+        changed = None if nodes is None else {_bucket(n) for n in nodes}
         buckets: list[list[tuple[str, int]]] | None = None
         for b in range(BUCKETS):
             key = f"r{b}"
-            if nodes is not None and key in old and all(_bucket(n) != b for n in nodes):
+            if changed is not None and key in old and b not in changed:
                 parts[key] = old[key]
                 continue
             if buckets is None:
@@ -209,10 +211,8 @@ def _save(root: Path, state: State, records: set[str] | None = None,
             parts[key] = _write_part(root, buckets[b])
         state.parts = parts
         head = replace(state, metas={}, refs=Counter())
-        fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump((head, list(state.metas)), fh, pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, root / "state.pickle")
+        write_atomic(root / "state.pickle",
+                     pickle.dumps((head, list(state.metas)), pickle.HIGHEST_PROTOCOL))
     for p in root.glob("part-*.pickle"):  # parts no head names any more
         if p.name not in parts.values():
             p.unlink()
@@ -339,11 +339,15 @@ def _in_document_order(metas: dict[str, Meta], refs: dict[str, int]) -> tuple[ar
     order; the offsets and sizes it has now, in that order."""
     ordered = in_order((e for m in metas.values() for e in m.blocks), refs)
     offsets, sizes = array("q", (e[2] for e in ordered)), array("q", (e[3] for e in ordered))
+    _renumber(metas, ordered)
+    return offsets, sizes
+
+
+def _renumber(metas: dict[str, Meta], ordered: list[Entry]) -> None:
+    """Point every record's blocks at where `store_in_order` puts them."""
     at = renumber(ordered)
-    del ordered
     for m in metas.values():
         m.blocks = [(s, c, at[s], n) for s, c, _, n in m.blocks]
-    return offsets, sizes
 
 
 def _reopen(root: Path, store: ox.Store) -> ox.Store:
@@ -467,10 +471,11 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         names = [(r.name, r.query, "this") for r in the_plan.rules] + [
             (f"check:{q.name}", q.text, "focus") for q in list_queries(CHECKS)]
         for name, text, var in names:
+            if name not in state.rules:
+                continue
             if (text, var) not in state.analyses:
                 state.analyses[(text, var)] = analyse(text, var)
-            nodes = affected(state.analyses[(text, var)], var, changes) \
-                if name in state.rules else None
+            nodes = affected(state.analyses[(text, var)], var, changes)
             if nodes is not None:
                 focus_of[name[6:] if name.startswith("check:") else name] = nodes
                 rules[name] = [r for r in state.rules[name] if str(r.focus) not in nodes]
@@ -506,10 +511,8 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         kb_ttl = blocks.assemble(header, [e[2] for e in ordered], [e[3] for e in ordered])
         blocks.close()
         moved = blocks.runs > MAX_RUNS or blocks.size > 2 * len(kb_ttl) + 2**20
-        if moved:
-            at = renumber(ordered)  # edits scattered or stale blocks piled up: store afresh
-            for m in state.metas.values():
-                m.blocks = [(s, c, at[s], n) for s, c, _, n in m.blocks]
+        if moved:  # edits scattered or stale blocks piled up: store them in order again
+            _renumber(state.metas, ordered)
             store_in_order(root / "blocks.bin", kb_ttl, header)
     rids_of: dict[str, list[str]] = {name: [] for name in digests}
     for rid, rec in declared.items():

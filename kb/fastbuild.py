@@ -32,6 +32,7 @@ from rdflib import Graph
 
 from .chunks import run_chunks, split
 from .corecheck import ILL_TYPED, META, core_query_issues
+from .export import write_atomic
 from .fastcheck import ONTOLOGY_GRAPH, Plan, RawIssue, plan, rule_issues
 from .fastload import Collector, FastLoaded, Mapper, Meta
 from .fastyaml import read_yaml_fast
@@ -321,13 +322,9 @@ def _stored_plan(engine: str, cache_dir: Path) -> Plan:
     except Exception:  # noqa: BLE001 - missing or unreadable: made again
         pass
     made = plan(load_shapes(), load_ontology(), engine)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     for old in cache_dir.glob("plan-*.pickle"):
         old.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        pickle.dump(made, fh, pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    write_atomic(path, pickle.dumps(made, pickle.HIGHEST_PROTOCOL))
     return made
 
 

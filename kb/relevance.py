@@ -251,9 +251,9 @@ _FOCUS_TYPE = ox.NamedNode("urn:kb:Focus")
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 # rules' and shapes' ?this, checks' ?focus; as a subquery, which Oxigraph plans 4x better
 # than the bare GRAPH pattern at 10^5 facts (VALUES would be better still, but is query text)
-_FOCUS_PATTERN = {v: f"{{ SELECT ?{v} WHERE {{ GRAPH <{FOCUS_GRAPH.value}> "
-                     f"{{ ?{v} a <{_FOCUS_TYPE.value}> }} }} }}"
-                  for v in ("this", "focus")}
+_FOCUS_PATTERN = {  # fixed text: the nodes themselves are read from FOCUS_GRAPH
+    "this": "{ SELECT ?this WHERE { GRAPH <urn:kb:focus> { ?this a <urn:kb:Focus> } } }",
+    "focus": "{ SELECT ?focus WHERE { GRAPH <urn:kb:focus> { ?focus a <urn:kb:Focus> } } }"}
 
 
 def restrict(query: str, var: str, restricted: bool) -> str:

@@ -190,23 +190,24 @@ class BlockFile:
         head = header.encode("utf-8")
         out = bytearray(len(head) + sum(sizes))  # one copy of the whole file
         out[:len(head)] = head
-        pos, start, size = len(head), -1, 0
-        self.runs = 0
-        dest = memoryview(out)
+        dest, pos, self.runs = memoryview(out), len(head), 0
         with open(self.path, "rb", buffering=0) as fh:  # reads, not an mmap, whose pages
-            for off, n in zip(offsets, sizes, strict=True):  # count as resident memory
-                if off == start + size:
+            def read(off: int, n: int) -> None:          # count as resident memory
+                nonlocal pos
+                fh.seek(off)
+                fh.readinto(dest[pos:pos + n])
+                pos += n
+                self.runs += 1
+            start, size = 0, 0  # the run of blocks stored one after another, being gathered
+            for off, n in zip(offsets, sizes, strict=True):
+                if size and off == start + size:
                     size += n
                     continue
                 if size:
-                    fh.seek(start)
-                    fh.readinto(dest[pos:pos + size])
-                    pos += size
-                    self.runs += 1
+                    read(start, size)
                 start, size = off, n
             if size:
-                fh.seek(start)
-                fh.readinto(dest[pos:pos + size])
+                read(start, size)
         dest.release()
         return out  # type: ignore[return-value]
 

@@ -64,23 +64,30 @@ def _one(store: ox.Store, query: str) -> int:
 
 
 def count(store: ox.Store, targets: tuple[LinkTarget, ...] | None = None) -> Counts:
-    """All figures of the KB (the store's default graph) by SPARQL aggregates."""
+    """All figures of the KB (the store's default graph): whole-graph aggregates by SPARQL
+    (fixed query text), the rest by index lookups on the terms they are about."""
     targets = targets if targets is not None else load_meta().link_targets
     kbo = load_schema().kbo
     c = Counts()
     c.triples = _one(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
-    c.entities = _one(store, f"SELECT (COUNT(DISTINCT ?s) AS ?n) {{ ?s <{kbo}identifier> ?o }}")
     c.subjects = _one(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s ?p ?o }")
     c.objects = _one(store, "SELECT (COUNT(DISTINCT ?o) AS ?n) { ?s ?p ?o }")
     for row in store.query("SELECT ?p (COUNT(*) AS ?n) { ?s ?p ?o } GROUP BY ?p"):  # type: ignore[union-attr]
         c.properties[row[0].value] = int(row[1].value)
-    for row in store.query(f"SELECT ?c (COUNT(*) AS ?n) {{ ?s <{_TYPE}> ?c }} GROUP BY ?c"):  # type: ignore[union-attr]
+    for row in store.query("SELECT ?c (COUNT(*) AS ?n) "  # type: ignore[union-attr]
+                           "{ ?s <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> ?c } "
+                           "GROUP BY ?c"):
         c.classes[row[0].value] = int(row[1].value)
-    for row in store.query(f"SELECT ?s ?o {{ ?s <{_SAMEAS}> ?o }}"):  # type: ignore[union-attr]
-        c.links[_target(row[1].value, targets, row[0].value)] += 1
-    for row in store.query(f"SELECT ?s {{ ?s <{_TYPE}> <{kbo}SourceDocument> }}"):  # type: ignore[union-attr]
-        c.sources.add(row[0].value)
+    c.entities = len({q.subject for q in _quads(store, None, f"{kbo}identifier", None)})
+    for q in _quads(store, None, str(_SAMEAS), None):
+        c.links[_target(q.object.value, targets, q.subject.value)] += 1
+    c.sources = {q.subject.value
+                 for q in _quads(store, None, str(_TYPE), ox.NamedNode(f"{kbo}SourceDocument"))}
     return c
+
+
+def _quads(store: ox.Store, s: Any, p: str, o: Any) -> Any:
+    return store.quads_for_pattern(s, ox.NamedNode(p), o, ox.DefaultGraph())
 
 
 def update(c: Counts, store: ox.Store, minus: set, plus: set,

@@ -85,7 +85,7 @@ def test_a_cut_off_naive_stage_is_timed_without_its_set_up(tmp_path: Path) -> No
     cut = res["naive"]["validate"]
     assert cut["timeout"] and 0.9 <= cut["seconds"] <= 3.0 and cut["setup"] > 0
     assert res["ratios"]["validate"]["lower_bound"] and res["ratios"]["build"]["lower_bound"]
-    assert "timeout" not in res["naive"]["load"] or res["naive"]["load"]["seconds"] > 0
+    assert res["naive"]["load"]["seconds"] > 0  # finished or cut off, the time it took
 
 
 def test_bench_command_writes_json(tmp_path: Path) -> None:
