@@ -24,6 +24,7 @@ import pyoxigraph as ox
 
 from . import guard
 from .conneg import choose
+from .query import entry_points
 
 TEXT = "text/plain; charset=utf-8"
 STARTUP_TIMEOUT = 60.0
@@ -182,12 +183,14 @@ def execute(store: ox.Store, job: Job, config: WorkerConfig) -> Answer:
     except ValueError as exc:
         return Answer.error(400, f"bad graph IRI or parameter: {exc}")
     try:
-        result = store.query(job.query, **options)
-        if isinstance(result, ox.QuerySolutions):
-            return _solutions(result, job.accept, limits)
-        if isinstance(result, ox.QueryBoolean):
-            return _boolean(result, job.accept)
-        return _triples(result, job.accept, config)
+        subs = options.get("substitutions", {})
+        with entry_points(store, job.query, {v.value: t for v, t in subs.items()}) as text:
+            result = store.query(text, **options)
+            if isinstance(result, ox.QuerySolutions):
+                return _solutions(result, job.accept, limits)
+            if isinstance(result, ox.QueryBoolean):
+                return _boolean(result, job.accept)
+            return _triples(result, job.accept, config)
     except SyntaxError as exc:
         return Answer.error(400, f"SPARQL syntax error: {exc}")
     except _TooLarge as exc:

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,11 @@ from .store import from_ox, to_ox
 
 PARAM_RE = re.compile(r"^#\s*@param\s+(\w+)\s+(\w+)(?:\s+(optional))?\s*(.*)$")
 FORBIDDEN = re.compile(r"\b(SERVICE|LOAD)\b", re.IGNORECASE)
+# A `# @entry` line marks where a query's parameters should enter the evaluation.
+ENTRY = re.compile(r"^[ \t]*# @entry[ \t]*$", re.MULTILINE)
+PARAMS_GRAPH = "urn:kb:params"
+PARAM_NS = "urn:kb:param:"
+NAME_RE = re.compile(r"^\w+$")
 
 
 @dataclass(frozen=True)
@@ -129,16 +136,52 @@ def run(store: ox.Store, query: QueryFile, params: dict[str, Node] | None = None
     if not allow_network and FORBIDDEN.search(_strip_comments(query.text)):
         raise InputError(Problem(str(query.path), None, None,
                                  "SERVICE and LOAD are refused: queries never reach the network"))
-    subs = {ox.Variable(k): to_ox(v) for k, v in (params or {}).items()}
-    try:
-        res = store.query(query.text, substitutions=subs)
-    except SyntaxError as exc:
-        raise InputError(Problem(str(query.path), None, None, f"SPARQL error: {exc}")) from None
-    if not isinstance(res, ox.QuerySolutions):
-        raise InputError(Problem(str(query.path), None, None, "only SELECT queries are run here"))
-    cols = [v.value for v in res.variables]
-    rows = [[from_ox(sol[c]) for c in cols] for sol in res]
+    terms = {k: to_ox(v) for k, v in (params or {}).items()}
+    subs = {ox.Variable(k): t for k, t in terms.items()}
+    with entry_points(store, query.text, terms) as text:
+        try:
+            res = store.query(text, substitutions=subs)
+        except SyntaxError as exc:
+            raise InputError(Problem(str(query.path), None, None, f"SPARQL error: {exc}")) from None
+        if not isinstance(res, ox.QuerySolutions):
+            raise InputError(Problem(str(query.path), None, None,
+                                     "only SELECT queries are run here"))
+        cols = [v.value for v in res.variables]
+        rows = [[from_ox(sol[c]) for c in cols] for sol in res]
     return Result(cols, rows)
+
+
+@contextmanager
+def entry_points(store: ox.Store, text: str,
+                 params: dict[str, ox.NamedNode | ox.Literal]) -> Iterator[str]:
+    """The query text to run, with its parameters also given to the engine as data.
+
+    Oxigraph plans a query before it applies substitutions, so it cannot know that a
+    parameter's variable will be bound and may start from a pattern that matches the whole
+    KB. For each `# @entry` line this puts the given parameters in a named graph of their own
+    and replaces the line with a fixed pattern reading them back (`GRAPH <urn:kb:params>
+    { <urn:kb:params> <urn:kb:param:actor> ?actor }`), which the planner sees as selective
+    and evaluates first. The values are data, never query text; the substitutions still bind
+    the same values. Results must be read inside the block (the graph is removed after it).
+    On a read-only store, or without `# @entry` lines, the text is run as it is.
+    """
+    names = sorted(n for n in params if NAME_RE.match(n))
+    if not names or not ENTRY.search(text):
+        yield text
+        return
+    graph = ox.NamedNode(PARAMS_GRAPH)
+    try:
+        store.remove_graph(graph)
+        store.extend([ox.Quad(graph, ox.NamedNode(PARAM_NS + n), params[n], graph)
+                      for n in names])
+    except (OSError, RuntimeError):  # opened read-only
+        yield text
+        return
+    reads = " ; ".join(f"<{PARAM_NS}{n}> ?{n}" for n in names)
+    try:
+        yield ENTRY.sub(f"GRAPH <{PARAMS_GRAPH}> {{ <{PARAMS_GRAPH}> {reads} }}", text)
+    finally:
+        store.remove_graph(graph)
 
 
 def _strip_comments(text: str) -> str:

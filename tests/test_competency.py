@@ -263,3 +263,63 @@ def test_parameters_are_bound_as_terms_not_text(ask, built):
     date_q = find_query("sanction-status-on-date")
     assert bind(date_q, {"actor": "x", "date": "2025-04-02"})["date"] == Literal(
         "2025-04-02", datatype=URIRef("http://www.w3.org/2001/XMLSchema#date"))
+
+
+SAMPLE_PARAMS = {
+    "chains-between": {"from": "kirill-dmitriev", "to": "jared-kushner"},
+    "contacts-of-actor": {"actor": "erik-prince"},
+    "document-life": {"document": "reconciliation-plan"},
+    "events-at-place": {"place": "saudi-arabia"},
+    "investments-of-organisation": {"organisation": "rdif"},
+    "mentions-of-entity": {"entity": "george-nader"},
+    "posts-of-actor": {"actor": "kirill-dmitriev"},
+    "sanction-status-on-date": {"actor": "kirill-dmitriev", "date": "2025-04-02"},
+    "timeline-of-actor": {"actor": "jared-kushner"},
+}
+
+
+def _rows(result) -> list[tuple[str, ...]]:
+    """Rows as sorted tuples, each GROUP_CONCAT list sorted (its order is the engine's)."""
+    def cell(t) -> str:
+        s = "" if t is None else str(t)
+        for sep in ("; ", ", ", " + "):
+            if sep in s:
+                s = sep.join(sorted(s.split(sep)))
+        return s
+    return sorted(tuple(cell(t) for t in row) for row in result.rows)
+
+
+def test_entry_points_answer_as_substitution_alone(built, tmp_path):
+    """`# @entry` lines only steer the engine: a read-only store (where parameters cannot be
+    written as data, so only the substitutions bind them) gives the same rows."""
+    import pyoxigraph as ox
+    writable = to_store(built.loaded.graph)
+    on_disk = ox.Store(str(tmp_path / "store"))
+    on_disk.extend(writable.quads_for_pattern(None, None, None))
+    on_disk.flush()
+    del on_disk
+    read_only = ox.Store.read_only(str(tmp_path / "store"))
+    with_entry = [q for q in list_queries() if "# @entry" in q.text]
+    assert {q.name for q in with_entry} == set(SAMPLE_PARAMS)
+    for q in with_entry:
+        params = bind(q, SAMPLE_PARAMS[q.name])
+        fast = _rows(run(writable, q, params))
+        assert fast, q.name  # every sample has an answer in the curated KB
+        assert fast == _rows(run(read_only, q, params)), q.name
+
+
+def test_entry_points_keep_values_out_of_the_text_and_clean_up(built):
+    import pyoxigraph as ox
+
+    from kb.query import PARAMS_GRAPH, entry_points
+    store = to_store(built.loaded.graph)
+    q = find_query("posts-of-actor")
+    actor = ox.NamedNode(load_schema().id_iri("kirill-dmitriev"))
+    with entry_points(store, q.text, {"actor": actor}) as text:
+        assert actor.value not in text and "# @entry" not in text
+        assert f"GRAPH <{PARAMS_GRAPH}>" in text
+        assert store.contains_named_graph(ox.NamedNode(PARAMS_GRAPH))
+        rows = list(store.query(text))
+    assert len(rows) == len(run(store, q, bind(q, {"actor": "kirill-dmitriev"})).rows) > 0
+    assert not store.contains_named_graph(ox.NamedNode(PARAMS_GRAPH))
+    assert list(store.named_graphs()) == []
