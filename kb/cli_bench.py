@@ -57,7 +57,11 @@ def table(results: list[dict[str, Any]]) -> str:
                          f"{r['rebuild_vs_build'] * 100:.1f}% of build |")
         if "build_peak_rss_mb" in f:
             lines.append(f"{head} peak RSS, cold build | {f['build_peak_rss_mb']:.0f} MB | - | |")
-        lines.append(f"{head} peak RSS (build, queries, rebuild) | {f['peak_rss_mb']:.0f} MB | "
+        if f.get("queries_peak_rss_mb"):
+            lines.append(f"{head} peak RSS, queries (KB in memory, as kb serve) | "
+                         f"{f['queries_peak_rss_mb']:.0f} MB | - | |")
+        lines.append(f"{head} peak RSS (build and rebuild; naive: any stage) | "
+                     f"{f['peak_rss_mb']:.0f} MB | "
                      f"{max((x.get('peak_rss_mb', 0) for x in n.values()), default=0):.0f} MB | |")
         check = f["check"]
         lines.append(f"{head} validator check | "

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from rdflib import XSD, Graph, Literal, Namespace, URIRef
 
-from kb.bench import _compare, run_bench
+from kb.bench import _compare, _ratios, run_bench
 from kb.cli import main
 from kb.export import turtle
 from kb.fastbuild import check_fast
@@ -153,3 +153,18 @@ def test_turtle_writer_matches_rdflib_on_awkward_terms() -> None:
             refs[str(o)] = refs.get(str(o), 0) + 1
     ours = document(namer, [block(namer, a, ps) for a, ps in props.items()], refs)
     assert ours == turtle(g)
+
+
+def test_query_ratios_count_cut_off_rdflib_queries_as_lower_bounds() -> None:
+    """A query rdflib did not finish counts with its limit as its time (a lower bound); one
+    rdflib fails on does not count at all."""
+    fast = {"stages": {"load": 1.0, "validate": 1.0, "export": 1.0}, "build": 3.0,
+            "queries": {"a": {"p50_ms": 2.0, "runs": 5}, "b": {"p50_ms": 10.0, "runs": 5},
+                        "c": {"p50_ms": 1.0, "runs": 5}}}
+    naive = {"queries": {"queries": {"a": {"p50_ms": 200.0, "runs": 1},
+                                     "b": {"timeout": 60, "runs": 0},
+                                     "c": {"error": "NotBoundError", "runs": 0}}}}
+    q = _ratios(fast, naive)["queries_p50"]
+    assert q["per_query"] == {"a": 100.0, "b": 6000.0}
+    assert q["cut_off"] == ["b"] and q["lower_bound"]
+    assert q["median"] == 3050.0 and q["min"] == 100.0
