@@ -39,6 +39,7 @@ import zlib
 from array import array
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -247,11 +248,34 @@ def _load(root: Path, fp: str) -> State | None:
     return state
 
 
+def _root(seeds_dir: Path, cache_dir: Path) -> Path:
+    return cache_dir / hashlib.blake2b(str(seeds_dir.resolve()).encode(),
+                                       digest_size=8).hexdigest()
+
+
+@contextmanager
+def writable_store(seeds_dir: Path, cache_dir: Path) -> Iterator[ox.Store | None]:
+    """The cached store of this seeds folder opened for writing, under the cache's lock, for
+    `kb query` to give the engine its parameters as data (kb.query.entry_points); None when
+    there is no cached store or a build holds the lock."""
+    root = _root(seeds_dir, cache_dir)
+    lock = _lock(root) if (root / "store").is_dir() else None
+    if lock is None:
+        yield None
+        return
+    try:
+        store = ox.Store(str(root / "store"))
+        yield store
+        store.flush()
+        del store
+    finally:
+        lock.close()
+
+
 def cached_build(seeds_dir: Path, cache_dir: Path, schema: Schema, the_plan: Plan, engine: str,
                  jobs: int, progress: Progress) -> Built:
     """Build using (and updating) the cache for this seeds folder."""
-    key = hashlib.blake2b(str(seeds_dir.resolve()).encode(), digest_size=8).hexdigest()
-    root = cache_dir / key
+    root = _root(seeds_dir, cache_dir)
     if not root.exists():
         _prune(cache_dir)
     root.mkdir(parents=True, exist_ok=True)

@@ -163,8 +163,10 @@ def query(query_name: str, params: tuple[str, ...], fmt: str, seeds_dir: Path) -
             raise InputError(f"--param {p!r}: expected NAME=VALUE")
         raw[name] = value
     bindings = bind(q, raw)
+    from .cache import writable_store
     loaded, _ = build_mod.check(seeds_dir, fast=True, cache=build_mod.cache_dir())
-    result = run(loaded.built.store, q, bindings)  # type: ignore[attr-defined]
+    with writable_store(seeds_dir, build_mod.cache_dir()) as store:  # None: use the read-only one
+        result = run(store or loaded.built.store, q, bindings)  # type: ignore[attr-defined]
     click.echo(format_result(result, fmt), nl=False)
 
 
