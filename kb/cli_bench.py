@@ -60,7 +60,7 @@ def table(results: list[dict[str, Any]]) -> str:
         if f.get("queries_peak_rss_mb"):
             lines.append(f"{head} peak RSS, queries (KB in memory, as kb serve) | "
                          f"{f['queries_peak_rss_mb']:.0f} MB | - | |")
-        lines.append(f"{head} peak RSS (build and rebuild; naive: any stage) | "
+        lines.append(f"{head} peak RSS (build, queries, rebuild; naive: any stage) | "
                      f"{f['peak_rss_mb']:.0f} MB | "
                      f"{max((x.get('peak_rss_mb', 0) for x in n.values()), default=0):.0f} MB | |")
         check = f["check"]
