@@ -264,9 +264,13 @@ def writable_store(seeds_dir: Path, cache_dir: Path) -> Iterator[ox.Store | None
         yield None
         return
     try:
-        store = ox.Store(str(root / "store"))
+        try:
+            store = ox.Store(str(root / "store"))
+        except OSError:  # held by a process outside our lock: the read-only view will do
+            store = None
         yield store
-        store.flush()
+        if store is not None:
+            store.flush()
         del store
     finally:
         lock.close()
