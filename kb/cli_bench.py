@@ -42,7 +42,7 @@ def table(results: list[dict[str, Any]]) -> str:
         q = r.get("queries_p50")
         nq = n.get("queries", {}).get("queries", {})
         naive_q = [x["p50_ms"] for x in nq.values() if x.get("runs")]
-        over = [k for k, x in nq.items() if x.get("timeout")]
+        over = q["cut_off"] if q else []
         slow = [k for k, x in f["queries"].items() if not x.get("runs")]
         lines.append(f"{head} queries p50 (median of {len(qs)}"
                      + (f"; over {QUERY_LIMIT} s: {', '.join(slow)}" if slow else "") + ") | "
