@@ -18,7 +18,8 @@ from .errors import InputError, KBError
 from .export import FORMATS, PROFILES, serialise, write_atomic
 from .load import load
 from .paths import DIST, QUERIES, SEEDS
-from .query import bind, find_query, format_result, run
+from .query import bind, find_query, screen
+from .runquery import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT, QueryJob, run_query
 from .seeds import read_seeds
 from .sources import verify
 from .stats import format_stats, stats
@@ -143,13 +144,21 @@ def export(seeds_dir: Path, fmt: str, profile: str, output: Path | None) -> None
               help="A query parameter, bound as an RDF term (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]),
               default="table", show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT,
+              show_default=True, help="Seconds the query may run before it is stopped.")
+@click.option("--max-rows", type=click.IntRange(min=1), default=DEFAULT_MAX_ROWS,
+              show_default=True, help="Refuse results with more rows than this.")
+@click.option("--allow-service", is_flag=True,
+              help="Let SERVICE reach the network (refused by default).")
 @_seeds_option
 @_reports_errors
-def query(query_name: str, params: tuple[str, ...], fmt: str, seeds_dir: Path) -> None:
+def query(query_name: str, params: tuple[str, ...], fmt: str, timeout: float, max_rows: int,
+          allow_service: bool, seeds_dir: Path) -> None:
     """Run QUERY (a .rq file, or the name of one in queries/) on the validated KB.
 
     Parameters are bound as RDF terms, never pasted into the query text. An id
-    such as kirill-dmitriev stands for its entity's IRI.
+    such as kirill-dmitriev stands for its entity's IRI. The query runs in a child
+    process with no network, under a time limit and a row limit; SERVICE is refused.
 
     \b
     Example:
@@ -163,11 +172,10 @@ def query(query_name: str, params: tuple[str, ...], fmt: str, seeds_dir: Path) -
             raise InputError(f"--param {p!r}: expected NAME=VALUE")
         raw[name] = value
     bindings = bind(q, raw)
-    from .cache import writable_store
-    loaded, _ = build_mod.check(seeds_dir, fast=True, cache=build_mod.cache_dir())
-    with writable_store(seeds_dir, build_mod.cache_dir()) as store:  # None: use the read-only one
-        result = run(store or loaded.built.store, q, bindings)  # type: ignore[attr-defined]
-    click.echo(format_result(result, fmt), nl=False)
+    screen(q, allow_network=allow_service)
+    job = QueryJob(seeds_dir, build_mod.cache_dir(), q, bindings, fmt, timeout, max_rows,
+                   allow_network=allow_service)
+    click.echo(run_query(job), nl=False)
 
 
 @main.command("stats", context_settings=CONTEXT)

@@ -7,10 +7,16 @@ with the same `.lc` line information from libyaml's node tree, about 20 times fa
 file it is not sure about (tags, anchors, duplicate or complex keys, several documents, a
 byte-order mark, a parse error) is read by ruamel instead, so results and error messages
 are the reference's by construction.
+
+Tags: libyaml gives an explicit `!!str` the same tag an untagged string resolves to, so
+untagged nodes get private tags of their own (`_STR`, `_SEQ`, `_MAP`) and anything else is
+explicit. A bare `!` on a scalar cannot be told from no tag at all; any `!` followed by a
+blank, a flow indicator or the end of a line sends the file to ruamel.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +24,10 @@ import yaml
 
 from .yamlfile import decode_utf8, read_yaml
 
-_STR = "tag:yaml.org,2002:str"
-_SEQ = "tag:yaml.org,2002:seq"
-_MAP = "tag:yaml.org,2002:map"
+_STR = "tag:kb,untagged:str"  # given by _Loader.resolve only: no explicit tag can be these
+_SEQ = "tag:kb,untagged:seq"
+_MAP = "tag:kb,untagged:map"
+_BARE_TAG = re.compile(r"!(?:[\s,\[\]{}]|$)", re.M)  # `! value`: a tag libyaml hides
 
 
 class LC:
@@ -62,6 +69,8 @@ class _Loader(yaml.CSafeLoader):  # type: ignore[misc, name-defined]
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
         if kind is yaml.ScalarNode:
             return _STR if implicit[0] or implicit[1] else "!explicit"
+        if not implicit:
+            return "!explicit"  # a bare `!` on a sequence or mapping
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
 
@@ -105,6 +114,8 @@ def parse_fast(text: str) -> Any:
     """Values and line info as kb.yamlfile would give; raise _Unsure when not certain."""
     if text.startswith("\ufeff") or ("&" in text and _has_anchor(text)):
         raise _Unsure  # aliases need an anchor: without one, no node is shared
+    if "!" in text and _BARE_TAG.search(text):
+        raise _Unsure
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

@@ -1,33 +1,45 @@
-"""Decide whether a SPARQL query may run on the public endpoint: read-only, and no network.
+"""Decide whether a SPARQL query may run: read-only, no network, and readable. Fails closed.
 
-Oxigraph (server and pyoxigraph alike) executes `SERVICE <url>` by opening an HTTP connection
-to any URL, so every query is screened before it reaches the engine. Three independent
-readings of the query must all find no `SERVICE`; any one finding it refuses the query:
+Oxigraph opens an HTTP connection to any URL named in `SERVICE`, and it reads keywords
+case-insensitively with no word boundary: `SERVICESILENT<url>`, `servicesilent<url>` and
+`SERVICEr:x` (SERVICE glued to a prefixed name) are all SERVICE to it. So a query runs only
+if every reading below finds no SERVICE, and anything a reading cannot read is refused:
 
-1. a SPARQL tokenizer run on the text as Oxigraph reads it (strings, IRIs, comments,
-   variables and prefixed names are whole tokens, so `"SERVICE"`, `<urn:SERVICE>`,
-   `# SERVICE`, `?service` and `ex:service` are not the keyword);
-2. the same tokenizer run after expanding `\\uXXXX` escapes, as the SPARQL grammar allows;
-3. rdflib's SPARQL grammar: the parse tree is walked for a ServiceGraphPattern.
+1. Nesting is counted first (brackets, braces, parentheses): deeper than MAX_DEPTH is
+   refused before any parser recurses into it (Oxigraph's parser overflows its stack).
+2. A SPARQL tokenizer reads the text twice, as written and with `\\uXXXX` escapes expanded
+   (the SPARQL grammar expands them everywhere; pyoxigraph 0.5 only inside strings and IRIs:
+   both readings are taken). Strings, IRIs, comments and variables are whole tokens, so
+   `"SERVICE"`, `<urn:service>`, `# SERVICE` and `?service` are data. Every other word —
+   keyword, function name, prefixed name, blank node label — that *contains* the letters
+   SERVICE in any case is refused, glued or not.
+3. rdflib's SPARQL grammar must parse the query, and its parse tree must hold no
+   ServiceGraphPattern. Its parser, like Oxigraph's, decides from the grammar whether a `<`
+   opens an IRI or compares two values, which a tokenizer alone cannot: this closes tricks
+   that make a tokenizer read a keyword as the inside of an IRI. A query rdflib cannot
+   parse is refused (400), with rdflib's message. (Skipped when SERVICE is allowed.)
 
-Text the tokenizer cannot read is refused rather than guessed at (fail closed). Update
-keywords (INSERT, DELETE, LOAD, ...) are refused as well: the endpoint is read-only, and the
-engine is only ever called through its query API, which cannot run updates anyway.
-
-Nothing else in a query opens a connection in pyoxigraph: `FROM`/`FROM NAMED` and the
-protocol's `default-graph-uri`/`named-graph-uri` only select graphs already in the store
-(checked by tests with a loopback listener).
+Update keywords (INSERT, DELETE, LOAD, ...) are refused as well: queries here are read-only,
+and the engine is only ever called through its query API. Behind this guard stands a second
+wall (kb.sandbox): the processes that run queries cannot open an inet socket at all.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY",
-                             "MOVE", "ADD"})
-NETWORK_KEYWORDS = frozenset({"SERVICE"})
+                             "MOVE", "ADD", "WITH", "USING"})
+NETWORK_WORD = "SERVICE"
+MAX_DEPTH = 48
+MAX_LENGTH = 1_000_000
+PARSER_RECURSION = 4000
+_PARSER_LOCK = threading.Lock()  # rdflib's pyparsing grammar is not thread-safe
 
 _ESC = r"\\[_~.\-!$&'()*+,;=/?#@%]"
 _HEX = r"%[0-9A-Fa-f]{2}"
@@ -50,11 +62,11 @@ _TOKEN = re.compile("|".join([
     rf"(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)",
     r"(?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)",
     r"(?P<number>[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)",
-    r"(?P<name>[A-Za-z_]\w*)",
+    r"(?P<name>[^\W\d]\w*)",
     r"(?P<punct>\^\^|&&|\|\||!=|<=|>=|<<|>>|\{\||\|\}|[{}()\[\];,.*+\-/=<>!|^?$~])",
 ]), re.DOTALL)
-
-_UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_WORDS = ("name", "pname", "bnode")
+_OPEN, _CLOSE = "{([", "})]"
 
 
 class Refused(Exception):
@@ -91,16 +103,44 @@ def tokens(text: str) -> list[Token]:
 
 
 def expand_escapes(text: str) -> str:
-    """Replace \\uXXXX and \\UXXXXXXXX escapes by their characters."""
-    def repl(m: re.Match[str]) -> str:
-        code = int(m.group(1) or m.group(2), 16)
-        return chr(code) if code <= 0x10FFFF else m.group()
-    return _UNICODE_ESCAPE.sub(repl, text)
+    """Expand \\uXXXX and \\UXXXXXXXX as the SPARQL grammar's first step does, in one pass.
+
+    Like Oxigraph's own expansion: a backslash followed by anything else is kept with that
+    character, which is not looked at again (so `\\\\u0041` stays as it is).
+    """
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c != "\\" or i + 1 >= n:
+            out.append(c)
+            i += 1
+            continue
+        nxt = text[i + 1]
+        width = 4 if nxt == "u" else 8 if nxt == "U" else 0
+        digits = text[i + 2:i + 2 + width]
+        if width and len(digits) == width and all(d in "0123456789abcdefABCDEF"
+                                                   for d in digits):
+            code = int(digits, 16)
+            if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+                out.append(chr(code))
+                i += 2 + width
+                continue
+        out.append(c + nxt)
+        i += 2
+    return "".join(out)
 
 
-def keywords(text: str) -> set[str]:
-    """The bare words (keywords, function names) of the query, upper-cased."""
-    return {t.text.upper() for t in tokens(text) if t.kind == "name"}
+def depth(toks: list[Token]) -> int:
+    """The deepest nesting of braces, brackets and parentheses."""
+    level = deepest = 0
+    for t in toks:
+        if t.kind == "punct" and t.text in _OPEN:
+            level += 1
+            deepest = max(deepest, level)
+        elif t.kind == "punct" and t.text in _CLOSE:
+            level -= 1
+    return deepest
 
 
 def _tree_has_service(node: object) -> bool:
@@ -119,22 +159,35 @@ def _tree_has_service(node: object) -> bool:
     return False
 
 
-def rdflib_finds_service(text: str) -> bool | None:
-    """True if rdflib's grammar finds SERVICE; None if rdflib cannot parse the query."""
+def rdflib_finds_service(text: str) -> bool:
+    """Parse with rdflib's SPARQL grammar; True if it holds SERVICE. Refused if unparseable."""
     from rdflib.plugins.sparql.parser import parseQuery
 
+    with _PARSER_LOCK:
+        return _parse_finds_service(parseQuery, text)
+
+
+def _parse_finds_service(parseQuery: Callable[[str], object], text: str) -> bool:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, PARSER_RECURSION))  # ~80 frames per nested parenthesis
     try:
         tree = parseQuery(text)
-    except Exception:  # noqa: BLE001 - any parse failure: the tokenizers decide alone
-        return None
+    except RecursionError:
+        raise Refused(400, "query refused: nested too deeply to read") from None
+    except Exception as exc:  # noqa: BLE001 - whatever the parser cannot read is refused
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise Refused(400, f"SPARQL syntax error (or syntax this endpoint does not "
+                           f"accept): {first}") from None
+    finally:
+        sys.setrecursionlimit(limit)
     return _tree_has_service(tree)
 
 
 def check(text: str, allow_network: bool = False) -> None:
-    """Raise Refused unless `text` is a read-only query that opens no network connection.
+    """Raise Refused unless `text` is a readable read-only query that opens no connection.
 
-    With allow_network=True (the operator's explicit choice) SERVICE is let through.
-    Verdicts are cached by query text (rdflib's parser takes tens of milliseconds).
+    With allow_network=True (the operator's explicit choice) SERVICE is let through; the
+    other checks still apply. Verdicts are cached by query text.
     """
     verdict = _verdict(text, allow_network)
     if verdict is not None:
@@ -150,21 +203,37 @@ def _verdict(text: str, allow_network: bool) -> tuple[int, str] | None:
     return None
 
 
+_SERVICE_REFUSED = ("SERVICE is refused: queries here never open network connections "
+                    "(allowed only when asked for explicitly, with --allow-service)")
+
+
 def _check(text: str, allow_network: bool) -> None:
-    words: set[str] = set()
-    unreadable: list[Refused] = []
-    for variant in (expand_escapes(text), text):
-        try:
-            words |= keywords(variant)
-        except Refused as exc:
-            unreadable.append(exc)
-    update = sorted(words & UPDATE_KEYWORDS)
-    if update:
-        raise Refused(403, f"updates are refused: this endpoint is read-only "
-                           f"(found {', '.join(update)})")
-    if not allow_network and (words & NETWORK_KEYWORDS or rdflib_finds_service(text)):
-        raise Refused(400, "SERVICE is refused: queries on this endpoint never open network "
-                           "connections (the operator can allow it with kb serve "
-                           "--allow-service)")
-    if unreadable:
-        raise unreadable[0]
+    if len(text) > MAX_LENGTH:
+        raise Refused(413, f"query refused: longer than {MAX_LENGTH} characters")
+    readings = [text]
+    expanded = expand_escapes(text)
+    if expanded != text:
+        readings.append(expanded)
+    for variant in readings:
+        toks = tokens(variant)  # unreadable text: Refused
+        deepest = depth(toks)
+        if deepest > MAX_DEPTH:
+            raise Refused(400, f"query refused: nested {deepest} levels deep "
+                               f"(at most {MAX_DEPTH})")
+        words = [t for t in toks if t.kind in _WORDS]
+        update = sorted({t.text.upper() for t in words if t.kind == "name"}
+                        & UPDATE_KEYWORDS)
+        if update:
+            raise Refused(403, f"updates are refused: queries here are read-only "
+                               f"(found {', '.join(update)})")
+        if not allow_network:
+            glued = [t.text for t in words if NETWORK_WORD in t.text.upper()]
+            if glued:
+                extra = ("" if glued[0].upper() == NETWORK_WORD else
+                         f" (found in {glued[0]!r}; write such an IRI in full, <...>)")
+                raise Refused(400, _SERVICE_REFUSED + extra)
+    if allow_network:
+        return
+    for variant in readings:
+        if rdflib_finds_service(variant):
+            raise Refused(400, _SERVICE_REFUSED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import re
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import XSD, Literal, URIRef
+from rdflib import XSD, BNode, Literal, URIRef
 from rdflib.term import Node
 
+from . import guard
 from .errors import InputError, Problem
 from .paths import QUERIES
 from .schema import load_schema
@@ -22,7 +24,6 @@ from .seeds import ID_RE
 from .store import from_ox, to_ox
 
 PARAM_RE = re.compile(r"^#\s*@param\s+(\w+)\s+(\w+)(?:\s+(optional))?\s*(.*)$")
-FORBIDDEN = re.compile(r"\b(SERVICE|LOAD)\b", re.IGNORECASE)
 # A `# @entry` line marks where a query's parameters should enter the evaluation.
 ENTRY = re.compile(r"^[ \t]*# @entry[ \t]*$", re.MULTILINE)
 PARAMS_GRAPH = "urn:kb:params"
@@ -95,11 +96,11 @@ def bind(query: QueryFile, raw: dict[str, str]) -> dict[str, Node]:
         if kind == "iri":
             out[name] = _iri(query, name, value)
         elif kind == "date":
-            if not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
-                raise InputError(Problem(str(query.path), None, name,
-                                         f"{value!r} is not a date YYYY-MM-DD"))
-            out[name] = Literal(value, datatype=XSD.date)
+            out[name] = Literal(_date(query, name, value), datatype=XSD.date)
         elif kind == "integer":
+            if not re.fullmatch(r"[+-]?[0-9]{1,18}", value):
+                raise InputError(Problem(str(query.path), None, name,
+                                         f"{value!r} is not an integer"))
             out[name] = Literal(int(value), datatype=XSD.integer)
         else:
             out[name] = Literal(value)
@@ -108,6 +109,18 @@ def bind(query: QueryFile, raw: dict[str, str]) -> dict[str, Node]:
             raise InputError(Problem(str(query.path), None, p.name,
                                      f"required parameter missing: --param {p.name}=..."))
     return out
+
+
+def _date(query: QueryFile, name: str, value: str) -> str:
+    """A real calendar date YYYY-MM-DD (2025-02-30 is refused)."""
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        try:
+            return datetime.date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise InputError(Problem(str(query.path), None, name,
+                                     f"{value!r} is not a real date")) from None
+    raise InputError(Problem(str(query.path), None, name,
+                             f"{value!r} is not a date YYYY-MM-DD"))
 
 
 def _iri(query: QueryFile, name: str, value: str) -> URIRef:
@@ -124,31 +137,91 @@ def _iri(query: QueryFile, name: str, value: str) -> URIRef:
     return URIRef(value)
 
 
+@dataclass(frozen=True)
+class QuotedTriple:
+    """An RDF 1.2 triple term in a result, printed as << s p o >>."""
+
+    subject: Node
+    predicate: Node
+    object: Node
+
+    def __str__(self) -> str:
+        return f"<< {_n3(self.subject)} {_n3(self.predicate)} {_n3(self.object)} >>"
+
+
+Cell = Node | QuotedTriple | None
+
+
 @dataclass
 class Result:
     columns: list[str]
-    rows: list[list[Node | None]]
+    rows: list[list[Cell]]
+
+
+class TooManyRows(InputError):
+    """The result has more rows than the caller allowed."""
+
+
+def screen(query: QueryFile, allow_network: bool = False) -> None:
+    """kb.guard's verdict on a query file, as an InputError naming the file."""
+    try:
+        guard.check(query.text, allow_network=allow_network)
+    except guard.Refused as exc:
+        raise InputError(Problem(str(query.path), None, None, exc.message)) from None
 
 
 def run(store: ox.Store, query: QueryFile, params: dict[str, Node] | None = None,
-        allow_network: bool = False) -> Result:
-    """Run a SELECT query with its parameters substituted as RDF terms (never pasted as text)."""
-    if not allow_network and FORBIDDEN.search(_strip_comments(query.text)):
-        raise InputError(Problem(str(query.path), None, None,
-                                 "SERVICE and LOAD are refused: queries never reach the network"))
+        max_rows: int | None = None) -> Result:
+    """Run a SELECT query with its parameters substituted as RDF terms (never pasted as text).
+
+    Queries from outside the project (`kb query`) are screened first (`screen`); the
+    project's own checks and views are not. More rows than max_rows raise TooManyRows."""
+    where = str(query.path)
     terms = {k: to_ox(v) for k, v in (params or {}).items()}
     subs = {ox.Variable(k): t for k, t in terms.items()}
     with entry_points(store, query.text, terms) as text:
         try:
             res = store.query(text, substitutions=subs)
         except SyntaxError as exc:
-            raise InputError(Problem(str(query.path), None, None, f"SPARQL error: {exc}")) from None
+            raise InputError(Problem(where, None, None, f"SPARQL error: {exc}")) from None
+        except RuntimeError as exc:
+            raise InputError(Problem(where, None, None, _engine_message(exc, subs))) from None
         if not isinstance(res, ox.QuerySolutions):
-            raise InputError(Problem(str(query.path), None, None,
-                                     "only SELECT queries are run here"))
+            raise InputError(Problem(where, None, None, "only SELECT queries are run here"))
         cols = [v.value for v in res.variables]
-        rows = [[from_ox(sol[c]) for c in cols] for sol in res]
+        rows = []
+        for sol in res:
+            if max_rows is not None and len(rows) >= max_rows:
+                raise TooManyRows(Problem(where, None, None,
+                                          f"result too large: more than {max_rows} rows; "
+                                          "add a LIMIT to the query or raise --max-rows"))
+            rows.append([cell(sol[c]) for c in cols])
     return Result(cols, rows)
+
+
+def _engine_message(exc: RuntimeError, subs: dict[ox.Variable, object]) -> str:
+    text = str(exc)
+    if "SELECT projection" in text:
+        names = ", ".join(f"?{v.value}" for v in subs)
+        return (f"a parameter is not among the query's SELECT variables ({names}): "
+                "parameters are bound only to variables the query selects")
+    return f"query failed: {text}"
+
+
+def cell(term: object) -> Cell:
+    """Any term Oxigraph can return, as something every output format can print."""
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Triple):
+        return QuotedTriple(cell(term.subject), cell(term.predicate),  # type: ignore[arg-type]
+                            cell(term.object))  # type: ignore[arg-type]
+    return from_ox(term)
+
+
+def _n3(term: Node | QuotedTriple | None) -> str:
+    if isinstance(term, QuotedTriple):
+        return str(term)
+    return term.n3() if term is not None else "UNDEF"
 
 
 @contextmanager
@@ -184,19 +257,33 @@ def entry_points(store: ox.Store, text: str,
         store.remove_graph(graph)
 
 
-def _strip_comments(text: str) -> str:
-    return "\n".join(line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
-                     for line in text.splitlines())
-
-
-def _cell(term: Node | None, compact: bool) -> str:
+def _cell(term: Cell, compact: bool) -> str:
     if term is None:
         return ""
+    if isinstance(term, BNode):
+        return f"_:{term}"
     if isinstance(term, URIRef) and compact:
         base = load_schema().base + "id/"
         s = str(term)
         return s[len(base):] if s.startswith(base) else s
     return str(term)
+
+
+def _json_term(t: Node | QuotedTriple) -> dict:
+    if isinstance(t, QuotedTriple):
+        return {"type": "triple", "value": {"subject": _json_term(t.subject),
+                                            "predicate": _json_term(t.predicate),
+                                            "object": _json_term(t.object)}}
+    if isinstance(t, URIRef):
+        return {"type": "uri", "value": str(t)}
+    if isinstance(t, BNode):
+        return {"type": "bnode", "value": str(t)}
+    lit: dict = {"type": "literal", "value": str(t)}
+    if isinstance(t, Literal) and t.language:
+        lit["xml:lang"] = t.language
+    elif isinstance(t, Literal) and t.datatype:
+        lit["datatype"] = str(t.datatype)
+    return lit
 
 
 def format_result(result: Result, fmt: str) -> str:
@@ -208,15 +295,7 @@ def format_result(result: Result, fmt: str) -> str:
             for col, t in zip(result.columns, row, strict=True):
                 if t is None:
                     continue
-                if isinstance(t, URIRef):
-                    b[col] = {"type": "uri", "value": str(t)}
-                else:
-                    lit = {"type": "literal", "value": str(t)}
-                    if t.datatype:
-                        lit["datatype"] = str(t.datatype)
-                    if t.language:
-                        lit["xml:lang"] = t.language
-                    b[col] = lit
+                b[col] = _json_term(t)
             bindings.append(b)
         doc = {"head": {"vars": result.columns}, "results": {"bindings": bindings}}
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

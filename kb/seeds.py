@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -14,13 +15,27 @@ from .errors import InputError, Problem
 from .schema import FieldSpec, RecordSpec, Schema, load_schema
 from .yamlfile import line_of, read_yaml
 
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")  # \Z: `$` would let "id\n" through
 DURATION_RE = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 QID_RE = re.compile(r"^Q[1-9]\d*$")
 TOP_KEYS = ("entities", "facts", "corroborations")
 YES_NO = {"yes": True, "no": False}
+
+
+def shown(value: Any, limit: int = 32) -> str:
+    """repr(value); with the code points too if it holds anything but printable ASCII.
+
+    Two ids that print alike ('café' in NFC and in NFD, a Latin and a Cyrillic 'a', a
+    zero-width space) then read differently: 'café' (U+0063 U+0061 U+0066 U+00E9)."""
+    text = repr(value)
+    if not isinstance(value, str) or (value.isascii() and value.isprintable()):
+        return text
+    points = " ".join(f"U+{ord(c):04X}" for c in value[:limit])
+    more = " ..." if len(value) > limit else ""
+    nfc = "" if unicodedata.is_normalized("NFC", value) else ", not in NFC"
+    return f"{text} ({points}{more}{nfc})"
 
 
 @dataclass
@@ -112,17 +127,17 @@ class _Checker:
         ident = item.get("id")
         rtype = item.get("type")
         if not isinstance(ident, str) or not ID_RE.match(ident):
-            self.err(name, line, "id", f"missing or malformed id {ident!r} "
-                     "(lowercase letters, digits, '-' and '_')")
+            self.err(name, line, "id", f"missing or malformed id {shown(ident)}: an id is "
+                     "ASCII lowercase letters, digits, '-' and '_'")
             return
         table = self.schema.facts if is_fact else self.schema.entities
         if rtype not in table:
             what = "fact type" if is_fact else "entity type"
             self.err(name, line_of(item, "type") or line, "type",
-                     f"unknown {what} {rtype!r}; expected one of {', '.join(sorted(table))}")
+                     f"unknown {what} {shown(rtype)}; expected one of {', '.join(sorted(table))}")
             return
         if ident in self.records:
-            self.err(name, line, "id", f"duplicate id {ident!r}, first declared at "
+            self.err(name, line, "id", f"duplicate id {shown(ident)}, first declared at "
                      f"{self.records[ident].file}:{self.records[ident].line}")
             return
         self.records[ident] = Record(ident, table[rtype], name, line)
@@ -171,7 +186,7 @@ class _Checker:
         rec = self.records.get(target) if isinstance(target, str) else None
         if rec is None or not rec.spec.is_fact:
             self.err(name, line_of(item, "fact") or line, "fact",
-                     f"corroborates {target!r}, which is not a declared fact")
+                     f"corroborates {shown(target)}, which is not a declared fact")
             return
         cites = item.get("citations")
         if not isinstance(cites, list) or not cites:
@@ -192,7 +207,7 @@ class _Checker:
             return None
         target = self.records.get(raw)
         if target is None:
-            self.err(file, line, spec.name, f"refers to undeclared id {raw!r}")
+            self.err(file, line, spec.name, f"refers to undeclared id {shown(raw)}")
             return None
         allowed = set()
         for t in spec.to:
@@ -202,7 +217,7 @@ class _Checker:
                 allowed.add(t)
         kind = f"fact:{target.type}" if target.spec.is_fact else target.type
         if kind not in allowed:
-            self.err(file, line, spec.name, f"{raw!r} is a {kind}; expected "
+            self.err(file, line, spec.name, f"{shown(raw)} is a {kind}; expected "
                      f"{' or '.join(sorted(spec.to))}")
             return None
         return raw
@@ -228,20 +243,21 @@ class _Checker:
             return out
         if k == "enum":
             if raw not in spec.values:
-                self.err(file, line, spec.name, f"{raw!r} is not one of "
+                self.err(file, line, spec.name, f"{shown(raw)} is not one of "
                          f"{', '.join(spec.values)}")
                 return None
             return raw
         if k == "int":
             if not isinstance(raw, str) or not raw.isdigit():
-                self.err(file, line, spec.name, f"expected a whole number, got {raw!r}")
+                self.err(file, line, spec.name, f"expected a whole number, got {shown(raw)}")
                 return None
             return int(raw)
         if k == "date":
             return self._date(raw, file, line, spec.name)
         if k == "duration":
             if not isinstance(raw, str) or not DURATION_RE.match(raw):
-                self.err(file, line, spec.name, f"{raw!r} is not an ISO 8601 duration like P7D")
+                self.err(file, line, spec.name,
+                         f"{shown(raw)} is not an ISO 8601 duration like P7D")
                 return None
             return raw
         if k == "amount":
@@ -266,7 +282,7 @@ class _Checker:
                 return None
         derived = raw.get("derived", "no")
         if derived not in YES_NO:
-            self.err(file, line, f"{fld}.derived", f"expected yes or no, got {derived!r}")
+            self.err(file, line, f"{fld}.derived", f"expected yes or no, got {shown(derived)}")
             return None
         if YES_NO[derived] and not raw.get("basis"):
             self.err(file, line, f"{fld}.basis", "a derived date must say how it was derived")
@@ -284,15 +300,15 @@ class _Checker:
             return None
         value, cur = raw["value"], raw["currency"]
         if not isinstance(value, str) or not AMOUNT_RE.match(value):
-            self.err(file, line, f"{fld}.value", f"{value!r} is not a plain decimal number")
+            self.err(file, line, f"{fld}.value", f"{shown(value)} is not a plain decimal number")
             return None
         if not isinstance(cur, str) or not CURRENCY_RE.match(cur):
-            self.err(file, line, f"{fld}.currency", f"{cur!r} is not an ISO 4217 code")
+            self.err(file, line, f"{fld}.currency", f"{shown(cur)} is not an ISO 4217 code")
             return None
         try:
             return (Decimal(value), cur)
         except InvalidOperation:
-            self.err(file, line, f"{fld}.value", f"{value!r} is not a number")
+            self.err(file, line, f"{fld}.value", f"{shown(value)} is not a number")
             return None
 
     def _participants(self, raw: Any, file: str, line: int | None, fld: str) -> Any:
@@ -309,7 +325,7 @@ class _Checker:
             actor = self._ref(actor_spec, p["actor"], file, pline)
             role = p.get("role", "attendee")
             if role not in self.schema.roles:
-                self.err(file, pline, f"{fld}.role", f"{role!r} is not one of "
+                self.err(file, pline, f"{fld}.role", f"{shown(role)} is not one of "
                          f"{', '.join(self.schema.roles)}")
                 continue
             if actor:
@@ -329,7 +345,7 @@ class _Checker:
                          + " (who checked it, against what, when)")
                 continue
             if not QID_RE.match(str(link["wikidata"])):
-                self.err(file, lline, f"{fld}.wikidata", f"{link['wikidata']!r} is not a QID")
+                self.err(file, lline, f"{fld}.wikidata", f"{shown(link['wikidata'])} is not a QID")
                 continue
             try:
                 make_spec(str(link["checked_on"]))
@@ -356,12 +372,12 @@ class _Checker:
             srec = self.records.get(src) if isinstance(src, str) else None
             if srec is None or srec.type != "source":
                 self.err(file, line_of(c, "source") or line, "citations.source",
-                         f"{src!r} is not a declared source")
+                         f"{shown(src)} is not a declared source")
                 continue
             para = c.get("para")
             if not isinstance(para, str) or not para.isdigit() or int(para) < 1:
                 self.err(file, line_of(c, "para") or line, "citations.para",
-                         f"expected a paragraph number from 1, got {para!r}")
+                         f"expected a paragraph number from 1, got {shown(para)}")
                 continue
             anchor = c.get("anchor")
             if anchor is not None and (not isinstance(anchor, str) or not anchor.strip()):
@@ -370,7 +386,7 @@ class _Checker:
             stance = c.get("stance", "asserts")
             if stance not in self.schema.stances:
                 self.err(file, line_of(c, "stance") or line, "citations.stance",
-                         f"{stance!r} is not one of {', '.join(self.schema.stances)}")
+                         f"{shown(stance)} is not one of {', '.join(self.schema.stances)}")
                 continue
             attrs = self._attributions(c.get("according_to", "outlet"), file,
                                        line_of(c, "according_to") or line)
@@ -397,7 +413,8 @@ class _Checker:
                     return None
                 count = a.get("count")
                 if count is not None and (not isinstance(count, str) or not count.isdigit()):
-                    self.err(file, line, "according_to.count", f"expected a number, got {count!r}")
+                    self.err(file, line, "according_to.count",
+                             f"expected a number, got {shown(count)}")
                     return None
                 desc = a["anonymous"]
                 if not isinstance(desc, str) or not desc.strip():
@@ -413,7 +430,7 @@ class _Checker:
                 return None
             (kind, ref), = a.items()
             if kind not in ("person", "organisation", "document"):
-                self.err(file, line, "according_to", f"unknown attribution {kind!r}")
+                self.err(file, line, "according_to", f"unknown attribution {shown(kind)}")
                 return None
             spec = FieldSpec("according_to." + kind, "ref", None,
                              to=("person", "group") if kind == "person" else (kind,))

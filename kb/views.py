@@ -8,10 +8,10 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import XSD, Graph
 
+from . import guard
 from .errors import InputError, Problem
 from .load import WIKIDATA
 from .paths import VIEWS
-from .query import FORBIDDEN, _strip_comments
 from .schema import load_schema
 from .store import to_store
 
@@ -30,9 +30,10 @@ def construct(graph: Graph, name: str, ontology: Graph, views_dir: Path = VIEWS)
     """Run view `name` over the KB plus the ontology (for subclasses and labels)."""
     path = view_path(name, views_dir)
     text = path.read_text(encoding="utf-8")
-    if FORBIDDEN.search(_strip_comments(text)):
-        raise InputError(Problem(str(path), None, None,
-                                 "SERVICE and LOAD are refused: views never reach the network"))
+    try:
+        guard.check(text)
+    except guard.Refused as exc:
+        raise InputError(Problem(str(path), None, None, exc.message)) from None
     result = to_store(graph, ontology).query(text)
     if not isinstance(result, ox.QueryTriples):
         raise InputError(Problem(str(path), None, None, "a view must be a CONSTRUCT query"))

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from kb.cli import main
+from kb.errors import InputError
+from kb.fastyaml import read_yaml_fast
+from kb.yamlfile import read_yaml
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
+TEXTS = Path(__file__).parent / "fixtures" / "texts"
 FACTS = "facts/facts.yaml"
 ENTITIES = "entities/all.yaml"
 
@@ -74,6 +79,11 @@ CASES = [
      "at least one citation"),
     ("unknown-source", _append(FACTS, NEW_FACT.replace("source: src_a", "source: src_z")),
      FACTS, 51, "not a declared source"),
+    ("yaml-tag", _replace(FACTS, "title: envoy of the fund",
+                          "title: !!python/object/apply:os.system [echo]"),
+     FACTS, 7, "[title] YAML tags are not allowed: !!python/object/apply:os.system"),
+    ("id-ending-in-newline", _append(ENTITIES, '  - {id: "twin\\n", type: person, name: Twin}\n'),
+     ENTITIES, 19, "malformed id 'twin\\n' (U+0074 U+0077 U+0069 U+006E U+000A)"),
 ]
 
 
@@ -91,7 +101,7 @@ def project(tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
 
 
 def test_every_case_is_collected():
-    assert len(CASES) == 14
+    assert len(CASES) == 16
 
 
 @pytest.mark.parametrize(("name", "mutate", "rel", "line", "words"), CASES,
@@ -160,3 +170,61 @@ def test_usage_error_exits_2():
     result = CliRunner().invoke(main, ["export", "--format", "rdfxml"])
     assert result.exit_code == 2
     assert "Invalid value for '--format'" in result.output
+
+
+# (spelling in the seed file, the tag as the message names it)
+TAGS = [
+    ("!!python/object/apply:os.system [echo]", "!!python/object/apply:os.system"),
+    ("!!python/object:kb.errors.Problem {file: x}", "!!python/object:kb.errors.Problem"),
+    ("!!str envoy of the fund", "!!str"),  # libyaml cannot tell this from no tag
+    ("! envoy of the fund", "!"),  # nor this
+    ("!title envoy of the fund", "!title"),
+]
+
+
+@pytest.mark.parametrize(("spelling", "tag"), TAGS, ids=[t[1] for t in TAGS])
+def test_yaml_tag_is_named_by_kb_build(project, spelling, tag):
+    """The fast reader (libyaml) sends every tagged file to ruamel, which names the tag."""
+    seeds, dist, before = project
+    _replace(FACTS, "title: envoy of the fund", f"title: {spelling}")(seeds)
+    result = CliRunner().invoke(main, ["build", "--seeds", str(seeds), "--dist", str(dist)])
+    assert result.exit_code == 2, result.output
+    assert f"{seeds / FACTS}:7: [title] YAML tags are not allowed: {tag}\n" in result.output
+    assert {p.name: p.read_bytes() for p in sorted(dist.iterdir())} == before
+
+
+def test_yaml_tag_message_is_the_same_from_both_readers(project):
+    """kb build (libyaml, cached or not) and kb sources verify (ruamel) print the same line."""
+    seeds, dist, _ = project
+    _replace(FACTS, "anchor: did not recall any meeting",
+             "anchor: !!python/name:os.system")(seeds)
+    line = (f"{seeds / FACTS}:41: [citations.anchor] YAML tags are not allowed: "
+            "!!python/name:os.system")
+    runs = [["build", "--seeds", str(seeds), "--dist", str(dist)],
+            ["build", "--no-cache", "--seeds", str(seeds), "--dist", str(dist)],
+            ["sources", "verify", "--texts", str(TEXTS), "--seeds", str(seeds)]]
+    for args in runs:
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.splitlines()[0] == line, (args, result.output)
+    assert read_messages(read_yaml, seeds / FACTS) == read_messages(read_yaml_fast, seeds / FACTS)
+
+
+def read_messages(reader: Callable[[Path, str], object], path: Path) -> str:
+    with pytest.raises(InputError) as exc:
+        reader(path, str(path))
+    return str(exc.value)
+
+
+def test_ids_that_differ_only_by_normalisation_show_their_code_points(project):
+    """'café' in NFC and in NFD print alike; the messages tell them apart."""
+    seeds, dist, _ = project
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    _append(ENTITIES, f"  - {{id: {nfc}, type: person, name: Cafe}}\n")(seeds)
+    _replace(FACTS, "holder: envoy", f"holder: {nfd}")(seeds)
+    result = CliRunner().invoke(main, ["build", "--seeds", str(seeds), "--dist", str(dist)])
+    assert result.exit_code == 2, result.output
+    assert (f"{seeds / ENTITIES}:19: [id] missing or malformed id '{nfc}' "
+            "(U+0063 U+0061 U+0066 U+00E9): an id is ASCII lowercase letters") in result.output
+    assert (f"{seeds / FACTS}:5: [holder] refers to undeclared id '{nfd}' "
+            "(U+0063 U+0061 U+0066 U+0065 U+0301, not in NFC)") in result.output

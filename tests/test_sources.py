@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli import main
-from kb.sources import normalise, paragraphs
+from kb.sources import normalise, normalise_mapped, occurrences, paragraphs
 
 HERE = Path(__file__).parent
 MINI = HERE / "fixtures" / "mini"
@@ -60,7 +61,8 @@ def test_missing_anchor_phrase_is_reported_with_its_line(work):
     result = verify(seeds, texts)
     assert result.exit_code == 1
     assert f"{facts}:38: [anchor]" in result.output
-    assert "'denied any meeting' is not in that paragraph" in result.output
+    assert ("'denied any meeting' is not in that paragraph, nor anywhere else in the text"
+            in result.output)
 
 
 def test_paragraph_out_of_range_is_reported(work):
@@ -90,3 +92,72 @@ def test_missing_text_file_is_reported(work):
     result = verify(seeds, texts)
     assert result.exit_code == 1
     assert "no text" in result.output
+
+
+def _rewrite_text(seeds: Path, texts: Path, old: str, new: str) -> str:
+    """Edit the source text and record its new SHA-256, as a curator would; the new text."""
+    path = texts / "src_a.txt"
+    before = path.read_bytes()
+    text = path.read_text().replace(old, new)
+    path.write_text(text)
+    entities = seeds / "entities" / "all.yaml"
+    entities.write_text(entities.read_text().replace(
+        hashlib.sha256(before).hexdigest(), hashlib.sha256(text.encode()).hexdigest()))
+    return text
+
+
+def test_anchor_occurring_twice_in_its_paragraph_is_reported_with_both_places(work):
+    seeds, texts = work
+    text = _rewrite_text(seeds, texts, "according to two officials.",
+                         "according to two officials who  saw them on Wednesday.")
+    para = paragraphs(text)[1]
+    first = para.find("on Wednesday")
+    second = para.find("on Wednesday", first + 1)
+    assert first > 0 and second > first
+    facts = seeds / "facts" / "facts.yaml"
+    facts.write_text(facts.read_text().replace("anchor: met the adviser on Wednesday",
+                                               "anchor: on Wednesday"))
+    result = verify(seeds, texts)
+    assert result.exit_code == 1, result.output
+    assert f"{facts}:34: [anchor]" in result.output
+    assert "anchor 'on Wednesday' occurs 2 times in that paragraph" in result.output
+    assert f"offset {first} (...met the adviser [on Wednesday] at the Harbour...)" in result.output
+    assert f"offset {second} (...who saw them [on Wednesday].)" in result.output
+    assert "an anchor must locate one place" in result.output
+    facts.write_text(facts.read_text().replace("anchor: on Wednesday",
+                                               "anchor: adviser on Wednesday"))
+    result = verify(seeds, texts)
+    assert result.exit_code == 0, result.output
+
+
+def test_anchor_in_another_paragraph_says_which(work):
+    seeds, texts = work
+    facts = seeds / "facts" / "facts.yaml"
+    facts.write_text(facts.read_text().replace("anchor: met the adviser on Wednesday",
+                                               "anchor: did not recall any meeting"))
+    result = verify(seeds, texts)
+    assert result.exit_code == 1, result.output
+    assert (f"{facts}:34: [anchor] citation of envoy-meets-adviser to src_a para 2: anchor "
+            "'did not recall any meeting' is not in that paragraph; found in paragraph 4"
+            ) in result.output
+
+
+def test_anchor_spanning_two_paragraphs_says_which(work):
+    seeds, texts = work
+    facts = seeds / "facts" / "facts.yaml"
+    facts.write_text(facts.read_text().replace("anchor: met the adviser on Wednesday",
+                                               "anchor: two officials. The fund is"))
+    result = verify(seeds, texts)
+    assert result.exit_code == 1, result.output
+    assert (f"{facts}:34: [anchor] citation of envoy-meets-adviser to src_a para 2: anchor "
+            "'two officials. The fund is' is not in that paragraph; spans paragraphs 2-3"
+            ) in result.output
+
+
+def test_offsets_count_characters_of_the_paragraph_as_written():
+    """Typographic quotes and runs of blanks are folded for matching, not for offsets."""
+    text = "He said \u201cno\u201d,   twice:  \u201cno\u201d."
+    folded, where = normalise_mapped(text)
+    assert folded == normalise(text) == 'He said "no", twice: "no".'
+    assert [where[i] for i in occurrences('"no"', folded)] == [8, 24]
+    assert text[24] == "\u201c"
