@@ -29,4 +29,4 @@ docs: $(STAMP)
 	$(BIN)/kb docs
 
 clean:
-	rm -rf dist build-cache .pytest_cache
+	rm -rf dist .dist.builds build-cache .pytest_cache

@@ -9,8 +9,9 @@ from pathlib import Path
 from rdflib import Graph
 
 from .context import context_bytes
+from .distdir import write_set
 from .errors import NonConformingError
-from .export import turtle, write_all
+from .export import turtle
 from .load import Loaded, load
 from .paths import DIST, ROOT, SEEDS
 from .validate import Report, load_ontology, validate
@@ -48,19 +49,24 @@ def check(seeds_dir: Path = SEEDS, *, fast: bool = False, cache: Path | None = N
 
 def build(seeds_dir: Path = SEEDS, dist: Path = DIST, *, fast: bool = False,
           cache: Path | None = None, quiet: bool = True) -> BuildResult:
-    """Load, validate, then write dist/kb.ttl, ontology.ttl, void.ttl (the dataset description)
-    and context.jsonld (the published JSON-LD context), each atomically. (fast, cache, quiet:
+    """Load, validate, then write dist/kb.ttl, ontology.ttl, void.ttl (the dataset description),
+    context.jsonld (the published JSON-LD context) and the build stamp (kb.current) as one set:
+    readers see the previous build or this one, never a mix (kb.distdir). (fast, cache, quiet:
     as for check; the files are the same bytes either way.)"""
+    from .current import STAMP, fingerprint, stamp_bytes
+    inputs = fingerprint(seeds_dir)  # before reading them: an edit meanwhile makes it stale
     loaded, report = check(seeds_dir, fast=fast, cache=cache, quiet=quiet)
     ontology = load_ontology()
+    kb = kb_turtle(loaded)
     files = {
-        dist / "kb.ttl": kb_turtle(loaded),
-        dist / "ontology.ttl": turtle(ontology),
-        dist / "void.ttl": turtle(describe_kb(loaded, ontology)),
-        dist / "context.jsonld": context_bytes(),
+        "kb.ttl": kb,
+        "ontology.ttl": turtle(ontology),
+        "void.ttl": turtle(describe_kb(loaded, ontology)),
+        "context.jsonld": context_bytes(),
+        STAMP: stamp_bytes(inputs, kb),
     }
-    write_all(files)
-    return BuildResult(loaded, report, list(files))
+    write_set(dist, files)
+    return BuildResult(loaded, report, [dist / name for name in files if name != STAMP])
 
 
 def kb_turtle(loaded: Loaded) -> bytes:

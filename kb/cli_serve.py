@@ -11,8 +11,8 @@ import click
 
 from . import publish as publish_mod
 from .cli import CONTEXT, _reports_errors, _seeds_option
-from .current import current_build
-from .engine import Limits, WorkerError
+from .current import current_build, snapshot
+from .engine import DATA_FORMATS, Limits, WorkerError
 from .paths import DIST
 from .schema import load_schema
 
@@ -55,12 +55,26 @@ def _stop_on_sigterm() -> None:
               help="Let queries use SERVICE, which makes this server connect to any URL a "
                    "query names. Refused (HTTP 400) unless given.")
 @click.option("--rebuild", is_flag=True, help="Build even if dist/ holds a current build.")
-@click.option("--quiet", is_flag=True, help="Do not log each request.")
+@click.option("--data", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Serve this dataset (read-only) instead of the KB: Turtle (.ttl), "
+                   "N-Triples (.nt), TriG (.trig) or N-Quads (.nq). Nothing is built.")
+@click.option("--max-connections", default=1000, show_default=True,
+              type=click.IntRange(1, 100_000),
+              help="Open connections (or requests in progress) at most; a request over it "
+                   "gets HTTP 503.")
+@click.option("--idle-timeout", default=5.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds a kept-alive connection may wait idle before it is closed.")
+@click.option("--request-timeout", default=30.0, show_default=True,
+              type=click.FloatRange(0.1),
+              help="Seconds a client has to send a whole request (head and body); "
+                   "then HTTP 408 and the connection is closed.")
+@click.option("--quiet", is_flag=True, help="Do not log each request or failed connection.")
 @_seeds_option
 @_dist_option
 @_reports_errors
 def serve(host: str, port: int, timeout: float, max_rows: int, workers: int,
-          allow_service: bool, rebuild: bool, quiet: bool, seeds_dir: Path,
+          allow_service: bool, rebuild: bool, data: Path | None, max_connections: int,
+          idle_timeout: float, request_timeout: float, quiet: bool, seeds_dir: Path,
           dist: Path) -> None:
     """Serve the validated KB: SPARQL endpoint, query page and entity pages.
 
@@ -73,31 +87,45 @@ def serve(host: str, port: int, timeout: float, max_rows: int, workers: int,
       /id/<id>   an entity, as HTML for browsers or Turtle (Accept: text/turtle)
 
     Updates are refused (403), SERVICE is refused (400), and every query has a time
-    limit and a result cap.
+    limit and a result cap. Request bodies are capped at 1 MiB (413).
+
+    With --data FILE it serves that dataset instead of the KB (no build).
 
     \b
     Example:
       kb serve --port 8000
+      kb serve --data tests/fixtures/w3c-protocol/data1.nt
       curl -H 'Accept: text/csv' --data-urlencode 'query=SELECT * WHERE { ?s ?p ?o } LIMIT 5' \\
         http://127.0.0.1:8000/sparql
     """
-    from .serve import create_app, make_server
+    from .serve import ServerSettings, create_app, make_server
 
-    result = current_build(seeds_dir, dist, rebuild)
-    if result is None:
-        click.echo(f"reusing the current build {dist / 'kb.ttl'}", err=True)
+    if data is not None:
+        if data.suffix.lower() not in DATA_FORMATS:
+            raise click.BadParameter(f"{data}: unknown extension {data.suffix!r}; expected "
+                                     + ", ".join(DATA_FORMATS), param_hint="--data")
+        source = data
     else:
-        for issue in result.report.warnings:
-            click.echo(str(issue), err=True)
-        click.echo(f"built {result.loaded.triples} triples: {dist / 'kb.ttl'}",  # type: ignore[attr-defined]
-                   err=True)
+        result = current_build(seeds_dir, dist, rebuild)
+        if result is None:
+            click.echo(f"reusing the current build {dist / 'kb.ttl'}", err=True)
+        else:
+            for issue in result.report.warnings:
+                click.echo(str(issue), err=True)
+            click.echo(f"built {result.loaded.triples} triples: {dist / 'kb.ttl'}",  # type: ignore[attr-defined]
+                       err=True)
+        source = snapshot(dist, hold=True) / "kb.ttl"  # one build, kept while serving
     limits = Limits(timeout=timeout, max_rows=max_rows, allow_network=allow_service)
     try:
-        app = create_app(dist / "kb.ttl", limits, workers)
+        app = create_app(source, limits, workers)
     except WorkerError as exc:
+        if data is not None:
+            raise click.BadParameter(f"cannot load {data}: {exc}", param_hint="--data") from None
         raise click.ClickException(str(exc)) from None
+    settings = ServerSettings(max_connections=max_connections, idle_timeout=idle_timeout,
+                              request_timeout=request_timeout)
     try:
-        server = make_server(app, host, port, quiet)
+        server = make_server(app, host, port, quiet, settings)
     except BaseException:
         app.close()
         raise
@@ -108,7 +136,8 @@ def serve(host: str, port: int, timeout: float, max_rows: int, workers: int,
     if allow_service:
         click.echo("warning: --allow-service: queries can make this server connect to any "
                    "URL", err=True)
-    click.echo(f"serving the KB at {server.url} (SPARQL endpoint: {server.url}sparql); "
+    what = f"{data}" if data is not None else "the KB"
+    click.echo(f"serving {what} at {server.url} (SPARQL endpoint: {server.url}sparql); "
                "Ctrl-C stops", err=False)
     try:
         server.serve_forever()

@@ -1,9 +1,10 @@
 """Reuse dist/kb.ttl when it is a current, validated build; otherwise build it again.
 
-A build stamp beside the output records a fingerprint of every input (seeds, ontology, seed
-schema, shapes, quality checks and the kb package's code) and the SHA-256 of the kb.ttl it
-wrote. The build is reused only if both still match, so an edited seed, a changed shape or a
-hand-edited kb.ttl all cause a fresh build, which validates before it writes.
+A build stamp, written with the build as one set (kb.distdir), records a fingerprint of every
+input (seeds, ontology, seed schema, shapes, quality checks and the kb package's code) and the
+SHA-256 of the kb.ttl it wrote. The build is reused only if both still match, so an edited seed,
+a changed shape or a hand-edited kb.ttl all cause a fresh build, which validates before it
+writes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .build import BuildResult, build, cache_dir
+from .distdir import reading, snapshot
 from .export import write_atomic
 from .paths import CHECKS, ONTOLOGY_DIR, ROOT, SHAPES_DIR
 
@@ -36,18 +38,24 @@ def fingerprint(seeds_dir: Path) -> str:
     return h.hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def stamp_bytes(inputs: str, kb_ttl: bytes) -> bytes:
+    """The stamp of a validated kb.ttl built from inputs with fingerprint `inputs`."""
+    return (json.dumps({"inputs": inputs, "kb.ttl": _sha256(kb_ttl)}, indent=2) + "\n").encode()
 
 
 def is_current(seeds_dir: Path, dist: Path) -> bool:
-    kb_ttl, stamp = dist / "kb.ttl", dist / STAMP
-    if not (kb_ttl.is_file() and stamp.is_file()):
-        return False
-    try:
-        recorded = json.loads(stamp.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+    """True if dist holds a stamped build of these inputs whose kb.ttl is as it was written
+    (both read from one build: kb.distdir.reading)."""
+    with reading(dist) as here:
+        try:
+            recorded = json.loads((here / STAMP).read_text(encoding="utf-8"))
+            kb_ttl = (here / "kb.ttl").read_bytes()
+        except (OSError, ValueError):
+            return False
     return recorded == {"inputs": fingerprint(seeds_dir), "kb.ttl": _sha256(kb_ttl)}
 
 
@@ -55,18 +63,17 @@ def current_build(seeds_dir: Path, dist: Path, rebuild: bool = False) -> BuildRe
     """Build unless dist/ holds a current build. Returns the BuildResult, or None if reused.
 
     Raises InputError / NonConformingError like kb.build.build: nothing is written then.
+    Read the build with snapshot(dist) (one build, even if another lands meanwhile).
     """
     if not rebuild and is_current(seeds_dir, dist):
         return None
-    inputs = fingerprint(seeds_dir)
-    result = build(seeds_dir, dist, fast=True, cache=cache_dir())  # as `kb build` does
-    record(dist, inputs)
-    return result
+    return build(seeds_dir, dist, fast=True, cache=cache_dir())  # as `kb build` does; stamps
 
 
 def record(dist: Path, inputs: str) -> None:
-    """Stamp dist/kb.ttl as the validated build of inputs with this fingerprint.
+    """Stamp the kb.ttl in dist as the validated build of inputs with this fingerprint.
 
-    Only for a kb.ttl that kb.build.build just wrote (which validates before writing)."""
-    stamp = {"inputs": inputs, "kb.ttl": _sha256(dist / "kb.ttl")}
-    write_atomic(dist / STAMP, (json.dumps(stamp, indent=2) + "\n").encode())
+    Only for a kb.ttl that kb.build.build wrote (which validates before writing), e.g. a copy
+    of one: kb.build.build stamps its own builds."""
+    here = snapshot(dist)
+    write_atomic(here / STAMP, stamp_bytes(inputs, (here / "kb.ttl").read_bytes()))

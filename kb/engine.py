@@ -22,7 +22,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from . import guard
+from . import guard, sandbox
 from .conneg import choose
 from .query import entry_points
 
@@ -92,6 +92,7 @@ class Job:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     bindings: tuple[tuple[str, Term], ...] = ()
+    base_iri: str | None = None  # resolves relative IRIs in the query (the endpoint's URL)
 
 
 @dataclass(frozen=True)
@@ -159,9 +160,14 @@ def _ox_term(term: Term) -> ox.NamedNode | ox.Literal:
     return ox.Literal(value, datatype=ox.NamedNode(datatype) if datatype else None)
 
 
+# Dataset formats `kb serve --data` reads, by file extension.
+DATA_FORMATS = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES,
+                ".trig": ox.RdfFormat.TRIG, ".nq": ox.RdfFormat.N_QUADS}
+
+
 def load_store(data: Path) -> ox.Store:
     store = ox.Store()
-    store.load(path=str(data), format=ox.RdfFormat.TURTLE)
+    store.load(path=str(data), format=DATA_FORMATS.get(data.suffix.lower(), ox.RdfFormat.TURTLE))
     return store
 
 
@@ -185,6 +191,8 @@ def execute(store: ox.Store, job: Job, config: WorkerConfig) -> Answer:
     try:
         subs = options.get("substitutions", {})
         with entry_points(store, job.query, {v.value: t for v, t in subs.items()}) as text:
+            if job.base_iri:
+                options["base_iri"] = job.base_iri
             result = store.query(text, **options)
             if isinstance(result, ox.QuerySolutions):
                 return _solutions(result, job.accept, limits)
@@ -195,6 +203,9 @@ def execute(store: ox.Store, job: Job, config: WorkerConfig) -> Answer:
         return Answer.error(400, f"SPARQL syntax error: {exc}")
     except _TooLarge as exc:
         return _too_large(str(exc), limits)
+    except PermissionError:  # the sandbox stopped a connection the guard did not foresee
+        return Answer.error(400, "query refused: it tried to open a network connection, and "
+                                 "query workers have no network")
     except (OSError, ValueError, TypeError, RuntimeError) as exc:
         return Answer.error(500, f"query failed: {exc}")
 
@@ -258,8 +269,11 @@ def _with_charset(media: str) -> str:
 
 
 def worker_main(conn: Connection, config: WorkerConfig) -> None:
-    """A worker's life: load the KB, say ready, then answer jobs until the pipe closes."""
+    """A worker's life: close off the network, load the KB, say ready, then answer jobs
+    until the pipe closes. A worker that cannot close off the network never says ready."""
     try:
+        if not config.limits.allow_network:
+            sandbox.deny_network()
         mem = config.limits.max_memory
         if mem:
             resource.setrlimit(resource.RLIMIT_AS, (mem, mem))

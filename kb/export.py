@@ -157,7 +157,8 @@ def serialise(loaded: Loaded, fmt: str, profile: str = "kb") -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside path, then rename over it: readers never see half a file."""
+    """Write to a temp file beside path, then rename over it: readers never see half a file.
+    (For one file, e.g. `kb export -o`; a build's set of files goes through kb.distdir.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     umask = os.umask(0)
@@ -172,9 +173,3 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_all(files: dict[Path, bytes]) -> None:
-    """Write several files, each atomically, only after all of them were serialised."""
-    for path, data in files.items():
-        write_atomic(path, data)

@@ -214,24 +214,28 @@ def _check(text: str, allow_network: bool) -> None:
     expanded = expand_escapes(text)
     if expanded != text:
         readings.append(expanded)
+    read: list[list[Token]] = []
+    unreadable: list[Refused] = []
     for variant in readings:
-        toks = tokens(variant)  # unreadable text: Refused
-        deepest = depth(toks)
-        if deepest > MAX_DEPTH:
-            raise Refused(400, f"query refused: nested {deepest} levels deep "
-                               f"(at most {MAX_DEPTH})")
-        words = [t for t in toks if t.kind in _WORDS]
-        update = sorted({t.text.upper() for t in words if t.kind == "name"}
-                        & UPDATE_KEYWORDS)
-        if update:
-            raise Refused(403, f"updates are refused: queries here are read-only "
-                               f"(found {', '.join(update)})")
-        if not allow_network:
-            glued = [t.text for t in words if NETWORK_WORD in t.text.upper()]
-            if glued:
-                extra = ("" if glued[0].upper() == NETWORK_WORD else
-                         f" (found in {glued[0]!r}; write such an IRI in full, <...>)")
-                raise Refused(400, _SERVICE_REFUSED + extra)
+        try:
+            read.append(tokens(variant))
+        except Refused as exc:
+            unreadable.append(exc)
+    words = [t for toks in read for t in toks if t.kind in _WORDS]
+    update = sorted({t.text.upper() for t in words if t.kind == "name"} & UPDATE_KEYWORDS)
+    if update:
+        raise Refused(403, f"updates are refused: queries here are read-only "
+                           f"(found {', '.join(update)})")
+    glued = [t.text for t in words if NETWORK_WORD in t.text.upper()]
+    if glued and not allow_network:
+        extra = ("" if glued[0].upper() == NETWORK_WORD else
+                 f" (found in {glued[0]!r}; write such an IRI in full, <...>)")
+        raise Refused(400, _SERVICE_REFUSED + extra)
+    if unreadable:  # no reading may be skipped: what cannot be read is refused
+        raise unreadable[0]
+    deepest = max(depth(toks) for toks in read)
+    if deepest > MAX_DEPTH:
+        raise Refused(400, f"query refused: nested {deepest} levels deep (at most {MAX_DEPTH})")
     if allow_network:
         return
     for variant in readings:

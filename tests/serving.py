@@ -13,23 +13,29 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kb.engine import Limits
-from kb.serve import create_app, make_server
+from kb.serve import ServerSettings, create_app, make_server
 
 
 @contextmanager
-def kb_server(kb_ttl: Path, limits: Limits | None = None, workers: int = 2) -> Iterator[str]:
-    """`kb serve`'s app on a free port of 127.0.0.1, in a thread; yields its base URL."""
+def kb_server(kb_ttl: Path, limits: Limits | None = None, workers: int = 2,
+              settings: ServerSettings | None = None, quiet: bool = True) -> Iterator[str]:
+    """`kb serve`'s server (uvicorn) on a free port of 127.0.0.1, in a thread; yields its
+    base URL. `kb_ttl` may be any dataset `kb serve --data` reads. Always stopped after."""
     app = create_app(kb_ttl, limits or Limits(timeout=30), workers)
-    server = make_server(app, "127.0.0.1", 0, quiet=True)
+    try:
+        server = make_server(app, "127.0.0.1", 0, quiet=quiet, settings=settings)
+    except BaseException:
+        app.close()
+        raise
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield server.url
     finally:
         server.shutdown()
+        thread.join(10)
         server.server_close()
         app.close()
-        thread.join(5)
 
 
 class LoopbackListener:

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +37,7 @@ from kb.engine import Job, Limits, WorkerConfig, execute, load_store
 from kb.paths import SEEDS
 from kb.query import bind, find_query, run
 from kb.schema import load_schema
+from kb.serve import ServerSettings
 from kb.store import to_store
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -406,7 +408,7 @@ def test_from_and_dataset_parameters_never_fetch(endpoint: str,
 
 @pytest.mark.parametrize("query", [
     'SELECT ?service WHERE { BIND("SERVICE <http://127.0.0.1:1/>" AS ?service) } # SERVICE',
-    "PREFIX ex: <urn:SERVICE:> SELECT * WHERE { ?s ex:SERVICE ?o } LIMIT 1",
+    "PREFIX ex: <urn:SERVICE:> SELECT * WHERE { ?s <urn:SERVICE:SERVICE> ?o } LIMIT 1",
     "SELECT * WHERE { ?s <urn:SERVICE> ?o } LIMIT 1",
     "SELECT * WHERE { ?s ?p '''SERVICE\n<http://127.0.0.1:1/>''' }",
 ])
@@ -534,6 +536,9 @@ def test_kb_serve_command(current_dist: Path) -> None:
         q = urllib.parse.quote("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
         status, _, body = http("GET", f"{base}sparql?query={q}", headers={"Accept": "text/csv"})
         assert status == 200 and body.split()[1].isdigit()
+        answer, _ = _flood(base, b"POST /sparql HTTP/1.1\r\nContent-Length: -1\r\n\r\n", b"",
+                           limit=0)
+        assert _status(answer) == 400
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -544,6 +549,7 @@ def test_kb_serve_command(current_dist: Path) -> None:
     err = proc.stderr.read() if proc.stderr else ""
     assert proc.returncode == 0, err
     assert "reusing the current build" in err
+    assert "kb serve:" not in err and "Traceback" not in err  # --quiet: no request lines
 
 
 def _read_line(proc: subprocess.Popen, timeout: float) -> str:
@@ -567,3 +573,221 @@ def test_page_assets_are_all_local(endpoint: str) -> None:
     with urllib.request.urlopen(endpoint) as resp:  # noqa: S310 - local test server
         assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
 
+
+
+# -- the HTTP server: bodies, timeouts, connection limits, protocol details ----------------
+TIGHT = ServerSettings(idle_timeout=1.0, request_timeout=2.0, max_connections=1000)
+FLOOD = 64 * 2**20  # what a client tries to push; the server must stop reading long before
+
+
+@pytest.fixture(scope="module")
+def tight(kb_ttl: Path) -> Iterator[str]:
+    """A server with a 1 s idle timeout and a 2 s request timeout."""
+    with kb_server(kb_ttl, Limits(timeout=30), workers=1, settings=TIGHT) as url:
+        yield url
+
+
+def _address(url: str) -> tuple[str, int]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.hostname or "", parts.port or 80
+
+
+def _flood(url: str, head: bytes, chunk: bytes, limit: int = FLOOD) -> tuple[bytes, int]:
+    """Send `head`, then `chunk` again and again (up to `limit` bytes) while reading the
+    answer. Returns (everything the server sent before closing, body bytes sent)."""
+    sock = socket.create_connection(_address(url), timeout=30)
+    sent = [0]
+
+    def push() -> None:
+        try:
+            sock.sendall(head)
+            while sent[0] < limit:
+                sock.sendall(chunk)
+                sent[0] += len(chunk)
+        except OSError:
+            pass  # the server closed the connection: what we want
+
+    pusher = threading.Thread(target=push, daemon=True)
+    pusher.start()
+    answer = b""
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+    except TimeoutError:
+        pass
+    finally:
+        sock.close()
+        pusher.join(5)
+    return answer, sent[0]
+
+
+def _status(answer: bytes) -> int:
+    assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_negative_content_length_is_refused_without_reading(endpoint: str) -> None:
+    head = (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+            b"Content-Length: -1\r\n\r\n")
+    answer, sent = _flood(endpoint, head, b"#" * 65536)
+    assert _status(answer) == 400
+    assert sent < FLOOD // 2  # refused and closed: the rest was never read
+
+
+def test_lying_content_length_is_cut_off(endpoint: str, tight: str) -> None:
+    # says 100 bytes, sends 64 MiB: the first 100 are a (bad) query, the rest is refused
+    head = (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+            b"Content-Length: 100\r\n\r\n")
+    answer, sent = _flood(endpoint, head, b"A" * 65536)
+    assert _status(answer) == 400 and b"SPARQL syntax error" in answer
+    assert answer.count(b"HTTP/1.1 400") == 2  # then the bytes after it: not HTTP, closed
+    assert sent < FLOOD // 2
+    # says 1000 bytes, sends 10 and waits: cut off at the request timeout with 408
+    with socket.create_connection(_address(tight), timeout=30) as sock:
+        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/"
+                     b"sparql-query\r\nContent-Length: 1000\r\n\r\nASK {} # ")
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    assert _status(answer) == 408
+
+
+def test_a_declared_body_over_the_cap_is_refused_unread(endpoint: str) -> None:
+    head = (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+            b"Content-Length: %d\r\n\r\n" % (2 * 2**20))
+    answer, sent = _flood(endpoint, head, b"#" * 65536, limit=2 * 2**20)
+    assert _status(answer) == 413 and b"over 1 MiB" in answer
+
+
+def test_chunked_body_over_the_cap_is_refused_after_1_mib(endpoint: str) -> None:
+    head = (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    chunk = b"10000\r\n" + b"#" * 65536 + b"\r\n"
+    answer, sent = _flood(endpoint, head, chunk)
+    assert _status(answer) == 413 and b"over 1 MiB" in answer
+    assert sent < FLOOD // 2
+
+
+def test_chunked_body_under_the_cap_is_read(endpoint: str) -> None:
+    query = b"ASK { ?s ?p ?o }"
+    request = (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+               b"Accept: application/sparql-results+json\r\nConnection: close\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(query), query))
+    answer, _ = _flood(endpoint, request, b"", limit=0)
+    assert _status(answer) == 200 and b'"boolean":true' in answer.replace(b" ", b"")
+
+
+def test_get_with_a_body_is_refused(endpoint: str) -> None:
+    q = urllib.parse.quote("ASK {}")
+    status, _, text = http("GET", f"{endpoint}sparql?query={q}", b"unexpected body content",
+                           {"Content-Type": "text/plain"})
+    assert status == 400 and b"must not have a body" in text
+    assert http("GET", f"{endpoint}sparql?query={q}")[0] == 200
+
+
+def test_queries_get_the_endpoint_url_as_base_iri(endpoint: str) -> None:
+    q = "CONSTRUCT { <s> <p> 1 } WHERE {}"
+    status, ctype, body = http("POST", f"{endpoint}sparql", q.encode(),
+                               {"Content-Type": "application/sparql-query",
+                                "Accept": "application/n-triples"})
+    assert status == 200, body
+    assert body.decode().strip() == f'<{endpoint}s> <{endpoint}p> "1"^^<http://www.w3.org/2001/' \
+                                    'XMLSchema#integer> .'
+    q = urllib.parse.quote("SELECT ?x WHERE { BIND(<relative> AS ?x) }")
+    status, _, body = http("GET", f"{endpoint}sparql?query={q}", headers={"Accept": "text/csv"})
+    assert status == 200 and body.split()[1].decode() == f"{endpoint}relative"
+
+
+def test_charset_is_honoured_or_refused(endpoint: str) -> None:
+    url = f"{endpoint}sparql"
+    status, _, text = http("POST", url, "ASK {}".encode("utf-16"),
+                           {"Content-Type": "application/sparql-query; charset=UTF-16"})
+    assert status == 415 and b"UTF-8 is the only charset" in text
+    status, _, text = http("POST", url, b"ASK {}",
+                           {"Content-Type": "application/sparql-query; charset=utf-8"})
+    assert status == 200, text
+    form = b"query=" + urllib.parse.quote('SELECT ("\xe9t\xe9" AS ?x) {}',
+                                          encoding="latin-1").encode()
+    status, _, text = http("POST", url, form, {
+        "Content-Type": "application/x-www-form-urlencoded; charset=ISO-8859-1",
+        "Accept": "text/csv"})
+    assert status == 200 and text.split()[1].decode("utf-8") == "été"
+    status, _, text = http("POST", url, form, {
+        "Content-Type": "application/x-www-form-urlencoded; charset=no-such-charset"})
+    assert status == 415 and b"unknown charset=no-such-charset" in text
+
+
+def test_idle_connections_are_closed(tight: str) -> None:
+    # a kept-alive connection idle after its request (idle timeout: 1 s)
+    with socket.create_connection(_address(tight), timeout=30) as sock:
+        sock.sendall(b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    assert _status(answer) == 204
+    # a connection that never sends a request (request timeout: 2 s): 408, then closed
+    with socket.create_connection(_address(tight), timeout=30) as sock:
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    assert _status(answer) == 408
+
+
+def test_connection_limit_answers_503(kb_ttl: Path) -> None:
+    settings = ServerSettings(max_connections=8, request_timeout=60)
+    with kb_server(kb_ttl, Limits(timeout=30), workers=1, settings=settings) as url:
+        idle = [socket.create_connection(_address(url), timeout=30) for _ in range(8)]
+        try:
+            time.sleep(0.5)  # let the server accept them
+            status, _, text = http("GET", url + "favicon.ico")
+            assert status == 503, text
+        finally:
+            for sock in idle:
+                sock.close()
+        deadline = time.monotonic() + 10
+        while http("GET", url + "favicon.ico")[0] != 204:
+            assert time.monotonic() < deadline, "the server did not recover"
+            time.sleep(0.1)
+
+
+def test_200_simultaneous_connections_are_all_answered(endpoint: str) -> None:
+    q = urllib.parse.quote("ASK { ?s ?p ?o }")
+    start = threading.Barrier(200)
+    statuses: list[int] = []
+
+    def one() -> None:
+        start.wait()
+        try:
+            statuses.append(http("GET", f"{endpoint}sparql?query={q}", timeout=30)[0])
+        except OSError as exc:
+            statuses.append(-1)
+            print(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(200)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert statuses == [200] * 200
+
+
+def test_one_log_line_per_failed_connection(kb_ttl: Path,
+                                            capfd: pytest.CaptureFixture[str]) -> None:
+    with kb_server(kb_ttl, Limits(timeout=30), workers=1, settings=TIGHT, quiet=False) as url:
+        capfd.readouterr()
+        bad = [b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+               b"NOT HTTP AT ALL\r\n\r\n", b"GET /sparql HTTP/1.1\r\n"]  # the last: too slow
+        for request in bad:
+            with socket.create_connection(_address(url), timeout=30) as sock:
+                sock.sendall(request)
+                while sock.recv(65536):
+                    pass
+        err = capfd.readouterr().err
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 3, err
+    assert "Traceback" not in err
+    assert sum("Invalid HTTP request" in x for x in lines) == 2
+    assert "no complete request within 2 s" in lines[2]
