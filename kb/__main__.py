@@ -1,5 +1,5 @@
 """`python -m kb` runs the `kb` command."""
 
-from .cli import main
+from kb.cli.main import main
 
 main()

@@ -105,7 +105,7 @@ def in_process(kb: Path) -> None:
     import pyoxigraph as ox
     from rdflib import Graph
 
-    from kb.query import find_query
+    from kb.query.run import find_query
 
     t = time.perf_counter()
     store = ox.Store()
@@ -136,12 +136,12 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=20, help="requests per query")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from kb.current import current_build
+    from kb.build.run import current_build
 
     current_build(args.seeds, args.kb.parent)  # so that kb serve's start is not a build
     in_process(args.kb)
 
-    from kb.query import find_query
+    from kb.query.run import find_query
 
     bin_dir = Path(sys.executable).parent
     servers: dict[str, tuple[list[str], str]] = {}

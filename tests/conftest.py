@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kb.build import BuildResult, build
-from kb.current import fingerprint, record
-from kb.paths import ROOT, SEEDS
+from kb.build.current import fingerprint, record
+from kb.build.run import BuildResult, build
+from kb.core.paths import ROOT, SEEDS
 
 SHARED_TEXTS = ROOT.parent / "shared" / "seeds"
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kb.engine import Limits
-from kb.serve import ServerSettings, create_app, make_server
+from kb.serve.engine import Limits
+from kb.serve.http import ServerSettings, create_app, make_server
 
 
 @contextmanager

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import main
-from kb.errors import InputError
-from kb.fastyaml import read_yaml_fast
-from kb.yamlfile import read_yaml
+from kb.cli.main import main
+from kb.core.errors import InputError
+from kb.seeds.fast_yaml import read_yaml_fast
+from kb.seeds.strict_yaml import read_yaml
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
 TEXTS = Path(__file__).parent / "fixtures" / "texts"

@@ -8,16 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 from rdflib import Dataset, Graph
 
-from kb.cli import main
-from kb.export import serialise
-from kb.paths import ROOT, SEEDS
-from kb.query import bind, find_query, format_result, run
-from kb.store import to_store
+from kb.cli.main import main
+from kb.core.paths import ROOT, SEEDS
+from kb.interop.formats import serialise
+from kb.query.run import bind, find_query, format_result, run
+from kb.rdf.terms import to_store
 
 KB = [sys.executable, "-m", "kb"]
 
@@ -144,9 +145,11 @@ def test_stats_counts_sources_and_classes():
 
 def test_every_command_has_help_with_an_example():
     def walk(group, prefix):
-        for name, cmd in group.commands.items():
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
             yield prefix + [name], cmd
-            if hasattr(cmd, "commands"):
+            if isinstance(cmd, click.Group):
                 yield from walk(cmd, prefix + [name])
     runner = CliRunner()
     seen = 0
@@ -170,6 +173,7 @@ def test_readme_and_help_list_the_same_commands():
         cell = line.split("|")[1]
         documented.update(w.split()[1].rstrip("`") for w in cell.split("`")[1::2]
                           if w.startswith("kb "))
-    assert documented == set(main.commands), (documented, set(main.commands))
-    for name in main.commands:
+    commands = set(main.list_commands(click.Context(main)))
+    assert documented == commands, (documented, commands)
+    for name in commands:
         assert f"`kb {name}" in readme

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from rdflib import Literal, URIRef
 
-from kb.errors import InputError
-from kb.query import bind, find_query, list_queries, run
-from kb.schema import load_schema
-from kb.store import to_store
+from kb.core.errors import InputError
+from kb.query.run import bind, find_query, list_queries, run
+from kb.rdf.terms import to_store
+from kb.seeds.schema import load_schema
 
 S000, S001, S002, S003, S004 = ("000_eceee86a76f5df4d", "001_0dc29c5622fe70d5",
                                 "002_66477ec835c9b3e9", "003_1bb37439be3c627a",
@@ -311,7 +311,7 @@ def test_entry_points_answer_as_substitution_alone(built, tmp_path):
 def test_entry_points_keep_values_out_of_the_text_and_clean_up(built):
     import pyoxigraph as ox
 
-    from kb.query import PARAMS_GRAPH, entry_points
+    from kb.query.run import PARAMS_GRAPH, entry_points
     store = to_store(built.loaded.graph)
     q = find_query("posts-of-actor")
     actor = ox.NamedNode(load_schema().id_iri("kirill-dmitriev"))

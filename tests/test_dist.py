@@ -17,9 +17,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kb.build import build
-from kb.current import STAMP
-from kb.distdir import builds_dir, lock_path, reading, snapshot
+from kb.build.current import STAMP
+from kb.build.distdir import builds_dir, lock_path, reading, snapshot
+from kb.build.run import build
+from kb.core.paths import ROOT
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
 VOID_TRIPLES = "http://rdfs.org/ns/void#triples"
@@ -32,7 +33,7 @@ SET = ("kb.ttl", "ontology.ttl", "void.ttl", "context.jsonld", STAMP)  # what a 
 CHILD = r"""
 import hashlib, json, os, shutil, signal, sys, traceback
 from pathlib import Path
-import kb.build as b
+import kb.build.run as b
 
 cfg = json.loads(sys.argv[1])
 out = Path(cfg["out"])
@@ -44,14 +45,16 @@ b.check = lambda seeds_dir, **kw: checked[str(seeds_dir)]
 
 def memo(f):  # the serialisations too: each forked build then only writes
     made = {}
-    return lambda *a: made[tuple(map(id, a))] if tuple(map(id, a)) in made \
-        else made.setdefault(tuple(map(id, a)), f(*a))
+
+    def once(*a, **kw):
+        key = (tuple(map(id, a)), tuple(sorted((k, id(v)) for k, v in kw.items())))
+        return made[key] if key in made else made.setdefault(key, f(*a, **kw))
+    return once
 
 
-for name in ("load_ontology", "turtle", "kb_turtle", "describe_kb"):
+for name in ("load_ontology", "turtle", "describe"):
     setattr(b, name, memo(getattr(b, name)))
-import kb.current  # noqa: E402 - the inputs' fingerprint too (kb/*.py may change meanwhile)
-kb.current.fingerprint = memo(kb.current.fingerprint)
+b.fingerprint = memo(b.fingerprint)  # the inputs' fingerprint too (kb/ may change meanwhile)
 for name, path in seeds.items():  # reference builds
     b.build(path, out / f"ref-{name}")
 
@@ -308,8 +311,9 @@ def test_a_reader_keeps_reading_its_build_while_new_ones_land(tmp_path: Path):
 
 def test_dist_anywhere_and_relative(tmp_path: Path):
     """--dist takes any path; the symlink is relative, so the tree can be moved."""
-    proc = subprocess.run([sys.executable, "-m", "kb", "build", "--no-cache", "--quiet",
-                           "--seeds", str(MINI), "--dist", "a/b/out"], cwd=tmp_path,
+    proc = subprocess.run([sys.executable, "-m", "kb", "--project", str(ROOT), "build",
+                           "--no-cache", "--quiet", "--seeds", str(MINI), "--dist", "a/b/out"],
+                          cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     shutil.move(tmp_path / "a", tmp_path / "moved")
@@ -338,7 +342,7 @@ def test_a_process_holding_its_snapshot_keeps_it_until_it_exits(tmp_path: Path):
     build(MINI, dist)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from kb.distdir import snapshot; "
+         "from kb.build.distdir import snapshot; "
          "print(snapshot(Path(sys.argv[1]), hold=True), flush=True); time.sleep(600)",
          str(dist)], stdout=subprocess.PIPE, text=True)
     try:

@@ -13,11 +13,11 @@ from followthemoney.exc import InvalidData
 from followthemoney.types import registry
 from rdflib import OWL, RDF, Graph, Literal, Namespace, URIRef
 
-from kb.build import BuildResult
-from kb.export import serialise
-from kb.ftm import ftm_date, ftm_lines, load_mapping, span_date
-from kb.schema import load_schema
-from kb.validate import load_ontology
+from kb.build.run import BuildResult
+from kb.interop.formats import serialise
+from kb.interop.ftm import ftm_date, ftm_lines, load_mapping, span_date
+from kb.rdf.ontology import load_ontology
+from kb.seeds.schema import load_schema
 
 KBO = Namespace(load_schema().kbo)
 

@@ -18,8 +18,9 @@ import pyoxigraph as ox
 import pytest
 from serving import LoopbackListener
 
-from kb import engine, guard, sandbox
-from kb.engine import Answer, Job, Limits, WorkerConfig
+from kb.query import guard, sandbox
+from kb.serve import engine
+from kb.serve.engine import Answer, Job, Limits, WorkerConfig
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""Incremental builds (kb.cache) give exactly what a clean build gives."""
+"""Incremental builds (kb.build.cache) give exactly what a clean build gives."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from kb.build import build
-from kb.errors import InputError
-from kb.fastbuild import check_fast
-from kb.paths import SEEDS
-from kb.synth import edit_description, generate
+from kb.bench import naive
+from kb.bench.synth import edit_description, generate
+from kb.build.pipeline import check_fast
+from kb.build.run import build
+from kb.core.errors import InputError
+from kb.core.paths import SEEDS
 
 
 def _issues(built) -> list[tuple]:
@@ -98,11 +99,11 @@ def test_dist_kb_ttl_is_byte_identical_after_an_edit(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds)
     cache = tmp_path / "cache"
-    build(seeds, tmp_path / "first", fast=True, cache=cache)
+    build(seeds, tmp_path / "first", cache=cache)
     core = seeds / "facts" / "core.yaml"
     core.write_text(core.read_text().replace("a known ally", "a close ally"))
-    build(seeds, tmp_path / "incremental", fast=True, cache=cache)
-    build(seeds, tmp_path / "clean", fast=False)
+    build(seeds, tmp_path / "incremental", cache=cache)
+    naive.build(seeds, tmp_path / "clean")
     for name in ("kb.ttl", "void.ttl"):
         assert (tmp_path / "incremental" / name).read_bytes() == \
             (tmp_path / "clean" / name).read_bytes()
@@ -123,8 +124,8 @@ def test_another_working_directory_is_a_fresh_build(synth, tmp_path: Path,
 def test_an_edit_touching_most_records_is_a_fresh_build(synth, monkeypatch) -> None:
     # Redoing most records in place is slower and larger than starting over (measured at 10^5
     # facts: 475 s and 7 GB against 326 s and 2 GB).
-    import kb.cache
-    monkeypatch.setattr(kb.cache, "MAX_DIRTY", 10)
+    import kb.build.cache
+    monkeypatch.setattr(kb.build.cache, "MAX_DIRTY", 10)
     res, cache = synth
     for p in res.seeds.rglob("*.yaml"):  # every file changed
         p.write_text("# reviewed\n" + p.read_text())
@@ -135,8 +136,8 @@ def test_an_edit_touching_most_records_is_a_fresh_build(synth, monkeypatch) -> N
 def test_block_file_stored_again_in_document_order(synth, monkeypatch) -> None:
     # Edited records' blocks are appended to the block file; once kb.ttl takes too many reads
     # from it, it is stored again in document order, and kb.ttl is still the clean build's.
-    import kb.cache
-    monkeypatch.setattr(kb.cache, "MAX_RUNS", 1)
+    import kb.build.cache
+    monkeypatch.setattr(kb.build.cache, "MAX_RUNS", 1)
     res, cache = synth
     blocks = next(cache.glob("*/blocks.bin"))
     for i in range(2):
@@ -150,8 +151,8 @@ def test_block_file_stored_again_in_document_order(synth, monkeypatch) -> None:
 def test_a_rebuild_rewrites_only_the_state_parts_an_edit_changed(synth, monkeypatch) -> None:
     # The cache's state is split in parts (records by seed file group, use counts by node):
     # an edit writes again the parts it changed, and the state read back is still right.
-    import kb.cache
-    monkeypatch.setattr(kb.cache, "EVERY", 1)  # every seed file a part of its own
+    import kb.build.cache
+    monkeypatch.setattr(kb.build.cache, "EVERY", 1)  # every seed file a part of its own
     res, cache = synth
     check_fast(res.seeds, cache_dir=cache)  # nothing changed: the parts as EVERY=1 cuts them
     before = {p.name for p in cache.glob("*/part-*.pickle")}
@@ -172,7 +173,7 @@ def test_focus_nodes_are_data_not_query_text() -> None:
     # run, never into the query text, and the store is as it was afterwards.
     import pyoxigraph as ox
 
-    from kb.relevance import FOCUS, focus_on, restrict
+    from kb.validate.relevance import FOCUS, focus_on, restrict
     store = ox.Store()
     p = ox.NamedNode("https://kb.example.org/ontology#label")
     for n in ("a", "b", "c"):

@@ -3,7 +3,6 @@ and by Oxigraph; the published JSON-LD context; the schema.org view; checked sam
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import socket
@@ -18,18 +17,20 @@ from rdflib import OWL, RDF, XSD, BNode, Dataset, Graph, Literal, Namespace, URI
 from rdflib.compare import graph_diff, isomorphic
 from rdflib.term import Node
 
-from kb import cli
-from kb.build import BuildResult, build
-from kb.context import context, context_bytes, context_document
-from kb.errors import InputError, NonConformingError
-from kb.export import jsonld, ntriples, serialise, trig, turtle
-from kb.load import Loaded, load
-from kb.paths import CONTEXT, ROOT, VIEW_SHAPES
-from kb.schema import load_schema
-from kb.store import to_store
-from kb.validate import load_ontology, validate
-from kb.views import construct, view_context
-from kb.void import describe, description_graph_iri
+from kb.bench import naive
+from kb.bench.naive import load, validate
+from kb.build.run import BuildResult, build
+from kb.cli.main import main
+from kb.core.errors import InputError, NonConformingError
+from kb.core.paths import CONTEXT, ROOT, VIEW_SHAPES
+from kb.interop.context import context, context_bytes, context_document
+from kb.interop.formats import jsonld, ntriples, serialise, trig, turtle
+from kb.interop.views import construct, view_context
+from kb.interop.void import describe, description_graph_iri
+from kb.rdf.mapping import Loaded
+from kb.rdf.ontology import load_ontology
+from kb.rdf.terms import to_store
+from kb.seeds.schema import load_schema
 
 SDO = Namespace("https://schema.org/")
 KBO = Namespace(load_schema().kbo)
@@ -124,7 +125,7 @@ def chain(built: BuildResult, dist_dir: Path) -> dict[str, tuple[bytes, Graph]]:
     data = jsonld(g)
     g = Graph().parse(data=data, format="json-ld")
     out["jsonld"] = (data, g)
-    data = trig(dataclasses.replace(built.loaded, graph=g))
+    data = trig(Loaded(g, built.loaded.seeds, built.loaded.origin, built.loaded.source_of))
     ds = Dataset()
     ds.parse(data=data, format="trig")
     union = Graph()
@@ -296,20 +297,20 @@ def test_schema_org_exports_load_in_rdflib_and_oxigraph(schema_org: Graph) -> No
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, built: BuildResult) -> CliRunner:
     """`kb export` on the session's build (validating again would only cost time)."""
-    monkeypatch.setattr(cli.build_mod, "check", lambda seeds_dir, **_: (built.loaded, built.report))
+    monkeypatch.setattr("kb.build.run.check", lambda seeds_dir, **_: built.built)
     return CliRunner()
 
 
 def test_export_command_profile_and_ftm(runner: CliRunner, built: BuildResult,
                                         schema_org: Graph, tmp_path: Path) -> None:
     out = tmp_path / "kb.schema-org.ttl"
-    res = runner.invoke(cli.main, ["export", "--profile", "schema.org", "-o", str(out)])
+    res = runner.invoke(main, ["export", "--profile", "schema.org", "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert_iso(Graph().parse(out, format="turtle"), schema_org, "kb export --profile schema.org")
-    res = runner.invoke(cli.main, ["export", "--format", "ftm"])
+    res = runner.invoke(main, ["export", "--format", "ftm"])
     assert res.exit_code == 0, res.output
     assert res.stdout_bytes == serialise(built.loaded, "ftm")
-    res = runner.invoke(cli.main, ["export", "--format", "ftm", "--profile", "schema.org"])
+    res = runner.invoke(main, ["export", "--format", "ftm", "--profile", "schema.org"])
     assert res.exit_code == 2
 
 
@@ -387,7 +388,7 @@ def test_sameas_without_checked_link_fails_the_build(tmp_path: Path,
     assert len(links) == 1
     loaded.graph.remove((links[0], KBO.checkedBy, None))  # who checked it: unknown
     assert _provenance_violations(loaded)
-    monkeypatch.setattr("kb.build.load", lambda seeds_dir: loaded)
+    monkeypatch.setattr("kb.bench.naive.load", lambda seeds_dir: loaded)
     with pytest.raises(NonConformingError, match="has no kbo:CheckedLink"):
-        build(tmp_path / "seeds", tmp_path / "dist")
+        naive.build(tmp_path / "seeds", tmp_path / "dist")
     assert not (tmp_path / "dist").exists()

@@ -9,9 +9,9 @@ import pytest
 from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from kb.dates import DateError, make_spec, parse_reported
-from kb.load import load
-from kb.schema import load_schema
+from kb.bench.naive import load
+from kb.seeds.dates import DateError, make_spec, parse_reported
+from kb.seeds.schema import load_schema
 
 HERE = Path(__file__).parent
 MINI = HERE / "fixtures" / "mini"

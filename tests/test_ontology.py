@@ -16,12 +16,13 @@ from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from kb import docs
-from kb.build import BuildResult
-from kb.cli import main
-from kb.docs import KBO, PREFIXES, curie
-from kb.paths import ONTOLOGY, SEED_SCHEMA
-from kb.validate import load_ontology, load_shapes
+from kb.build.run import BuildResult
+from kb.cli.main import main
+from kb.core.paths import ONTOLOGY, SEED_SCHEMA
+from kb.rdf.ontology import load_ontology
+from kb.validate import shape_docs as docs
+from kb.validate.report import load_shapes
+from kb.validate.shape_docs import KBO, PREFIXES, curie
 
 ID_BASE = PREFIXES["kb"]
 

@@ -20,8 +20,9 @@ import pytest
 import websocket
 from serving import kb_server, stop
 
-from kb.engine import Limits, load_store
-from kb.query import bind, find_query, run
+from kb.query.run import bind, find_query, run
+from kb.rdf.terms import load_store
+from kb.serve.engine import Limits
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -27,10 +27,10 @@ from rdflib import Graph, Literal
 from rdflib.compare import isomorphic
 from serving import LoopbackListener, free_port, http, stop, wait_http
 
-from kb.cli import main
-from kb.current import STAMP, is_current
-from kb.paths import ROOT, SEEDS
-from kb.publish import update_endpoint_for
+from kb.build.current import STAMP, is_current
+from kb.cli.main import main
+from kb.core.paths import ROOT, SEEDS
+from kb.publish.graph_store import update_endpoint_for
 
 GRAPH = "https://kb.example.org/graph/kb"
 OLD = b"<https://kb.example.org/id/old> <http://www.w3.org/2000/01/rdf-schema#label> \"old\" .\n"

@@ -20,12 +20,12 @@ import pyoxigraph as ox
 import pytest
 from serving import LoopbackListener
 
-import kb.query
-from kb.build import cache_dir
-from kb.cache import writable_store
-from kb.paths import ROOT, SEEDS
-from kb.query import PARAMS_GRAPH, Result, bind, cell, find_query, format_result
-from kb.runquery import QueryJob, child_main
+import kb.query.run
+from kb.build.cache import writable_store
+from kb.build.run import cache_dir
+from kb.core.paths import ROOT, SEEDS
+from kb.query.run import PARAMS_GRAPH, Result, bind, cell, find_query, format_result
+from kb.serve.child import QueryJob, child_main
 
 KB = [sys.executable, "-m", "kb"]
 
@@ -176,14 +176,14 @@ def test_service_is_refused_and_nothing_connects(tmp_path: Path, template: str) 
 # -- parameters reach the engine as data, in the child that runs the query ----------------
 def _spying_child(conn: Connection, job: QueryJob, spy: Connection) -> None:
     """child_main, with the text the engine is given sent back over `spy`."""
-    real = kb.query.entry_points
+    real = kb.query.run.entry_points
 
     @contextmanager
     def recording(store, text, params):  # type: ignore[no-untyped-def]
         with real(store, text, params) as given:
             spy.send(given)
             yield given
-    kb.query.entry_points = recording  # type: ignore[assignment]
+    kb.query.run.entry_points = recording  # type: ignore[assignment]
     child_main(conn, job)
 
 

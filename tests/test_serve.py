@@ -31,14 +31,13 @@ from rdflib.compare import isomorphic
 from serving import LoopbackListener, http, kb_server
 from SPARQLWrapper import CSV, JSON, POST, POSTDIRECTLY, TSV, TURTLE, XML, SPARQLWrapper
 
-from kb import guard
-from kb.build import BuildResult
-from kb.engine import Job, Limits, WorkerConfig, execute, load_store
-from kb.paths import SEEDS
-from kb.query import bind, find_query, run
-from kb.schema import load_schema
-from kb.serve import ServerSettings
-from kb.store import to_store
+from kb.build.run import BuildResult
+from kb.core.paths import SEEDS
+from kb.query.run import bind, find_query, guard, run
+from kb.rdf.terms import load_store, to_store
+from kb.seeds.schema import load_schema
+from kb.serve.engine import Job, Limits, WorkerConfig, execute
+from kb.serve.http import ServerSettings
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 PREFIXES = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>

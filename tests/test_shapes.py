@@ -20,11 +20,20 @@ import pytest
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kb.build import BuildResult
-from kb.docs import PREFIXES, SH, Constraint, constraints, curie, node_shapes, path_text
-from kb.load import load
-from kb.sparqlcache import prepared_queries
-from kb.validate import load_ontology, load_shapes, shacl_results
+from kb.bench.naive import load, shacl_results
+from kb.bench.sparqlcache import prepared_queries
+from kb.build.run import BuildResult
+from kb.rdf.ontology import load_ontology
+from kb.validate.report import load_shapes
+from kb.validate.shape_docs import (
+    PREFIXES,
+    SH,
+    Constraint,
+    constraints,
+    curie,
+    node_shapes,
+    path_text,
+)
 
 CASES = Path(__file__).parent / "shapes"
 BASE = CASES / "base"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import main
-from kb.sources import normalise, normalise_mapped, occurrences, paragraphs
+from kb.cli.main import main
+from kb.sources.verify import normalise, normalise_mapped, occurrences, paragraphs
 
 HERE = Path(__file__).parent
 MINI = HERE / "fixtures" / "mini"

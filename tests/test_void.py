@@ -9,13 +9,13 @@ import pyoxigraph as ox
 import pytest
 from rdflib import OWL, RDF, BNode, Graph, Literal, Namespace, URIRef
 
-from kb.build import BuildResult
-from kb.export import turtle
-from kb.paths import ROOT
-from kb.schema import load_schema
-from kb.store import to_store
-from kb.validate import load_ontology
-from kb.void import dataset_iri, describe, figures, load_meta
+from kb.build.run import BuildResult
+from kb.core.paths import ROOT
+from kb.interop.formats import turtle
+from kb.interop.void import dataset_iri, describe, figures, load_meta
+from kb.rdf.ontology import load_ontology
+from kb.rdf.terms import to_store
+from kb.seeds.schema import load_schema
 
 KBO = load_schema().kbo
 VOID = Namespace("http://rdfs.org/ns/void#")

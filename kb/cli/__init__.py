@@ -1,0 +1,4 @@
+"""The kb command: one module per command group, each a thin layer over the packages below.
+
+May import: any kb package.
+"""

@@ -1,0 +1,131 @@
+"""`kb query` in a child process: a time limit, a row limit, a memory cap and no network.
+
+The child builds (or reuses) the validated KB, opens its store, closes off the network
+(kb.sandbox), caps its address space, says it has started, and runs the query, which the
+parent has screened with kb.guard. The parent waits: a query still running at the time
+limit has its child killed, and a child that dies (a segfault in the engine, the memory cap)
+becomes a one-line message. Either way the exit code is 2 and nothing is printed on stdout.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import resource
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from rdflib.term import Node
+
+from kb.core.errors import KBError
+from kb.query.run import QueryFile
+
+DEFAULT_TIMEOUT = 60.0  # kb query's --timeout
+DEFAULT_MAX_ROWS = 100_000  # kb query's --max-rows
+DEFAULT_MAX_MEMORY = 4 * 2**30
+
+
+class QueryFailed(KBError):
+    """The query could not be answered; the message says why, the exit code how it ended."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """One `kb query` run: where the KB comes from, the query, and its limits."""
+
+    seeds_dir: Path
+    cache_dir: Path
+    query: QueryFile
+    bindings: dict[str, Node]
+    fmt: str = "table"
+    timeout: float = DEFAULT_TIMEOUT
+    max_rows: int = DEFAULT_MAX_ROWS
+    max_memory: int = DEFAULT_MAX_MEMORY
+    allow_network: bool = False
+
+
+def _cap_memory(extra: int) -> None:
+    """Let the address space grow by at most `extra` bytes from here."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
+    limit = size + extra
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def child_main(conn: Connection, job: QueryJob) -> None:
+    """The child's side: build or reuse the KB, wall it in, run the query, send the text."""
+    from kb.build import run as build_mod
+    from kb.build.cache import writable_store
+    from kb.query import sandbox
+    from kb.query.run import format_result, run
+
+    try:
+        built = build_mod.check(job.seeds_dir, cache=job.cache_dir)
+        with writable_store(job.seeds_dir, job.cache_dir) as store:  # None: the read-only one
+            if not job.allow_network:
+                sandbox.deny_network()
+            if job.max_memory:
+                _cap_memory(job.max_memory)
+            conn.send(("started",))
+            result = run(store or built.store,
+                         job.query, job.bindings, max_rows=job.max_rows)
+        conn.send(("done", format_result(result, job.fmt)))
+    except KBError as exc:
+        conn.send(("error", exc.exit_code, str(exc)))
+    except MemoryError:
+        conn.send(("error", 2, f"{job.query.path}: the query ran out of memory (over "
+                               f"{job.max_memory // 2**20} MiB)"))
+    except sandbox.SandboxError as exc:
+        conn.send(("error", 2, str(exc)))
+    finally:
+        conn.close()
+
+
+def run_query(job: QueryJob) -> str:
+    """The formatted result of `job`, computed in a child process; QueryFailed otherwise."""
+    ctx = mp.get_context("spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=child_main, args=(sender, job), name="kb-query")
+    proc.start()
+    sender.close()
+    deadline: float | None = None
+    try:
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not receiver.poll(wait):
+                raise QueryFailed(f"{job.query.path}: query timed out: stopped after "
+                                  f"{job.timeout:g} s (raise it with --timeout)")
+            try:
+                message = receiver.recv()
+            except EOFError:
+                raise QueryFailed(_death(proc, job)) from None
+            if message[0] == "started":
+                deadline = time.monotonic() + job.timeout
+            elif message[0] == "done":
+                return message[1]
+            else:
+                raise QueryFailed(message[2], message[1])
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        receiver.close()
+
+
+def _death(proc: mp.process.BaseProcess, job: QueryJob) -> str:
+    proc.join(5)
+    code = proc.exitcode
+    if code is not None and code < 0:
+        try:
+            how = signal.Signals(-code).name
+        except ValueError:
+            how = f"signal {-code}"
+        return (f"{job.query.path}: the query engine crashed ({how}); no result. A query "
+                "nested very deeply or a bug in the engine can do this")
+    return f"{job.query.path}: the query process ended without an answer (exit {code})"
