@@ -10,7 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli.main import main
-from kb.sources.verify import normalise, normalise_mapped, occurrences, paragraphs
+from kb.sources.verify import (
+    copied_runs,
+    normalise,
+    normalise_mapped,
+    occurrences,
+    paragraphs,
+    shingles,
+)
 
 HERE = Path(__file__).parent
 MINI = HERE / "fixtures" / "mini"
@@ -161,3 +168,69 @@ def test_offsets_count_characters_of_the_paragraph_as_written():
     assert folded == normalise(text) == 'He said "no", twice: "no".'
     assert [where[i] for i in occurrences('"no"', folded)] == [8, 24]
     assert text[24] == "\u201c"
+
+
+# -- curators' own words: no free text may repeat a 12-word run of a source text -------------
+# Paragraph 2 of src_a: "The envoy of the fund met the adviser on Wednesday at the Harbour Hotel,
+# according to two officials."
+COPY_12 = "The ENVOY of the fund  met the adviser on Wednesday, at the hotel."
+COPY_11 = "The envoy of the fund met the adviser on Wednesday at a hotel."
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def _describe_meeting(seeds: Path, description: str) -> Path:
+    facts = seeds / "facts" / "facts.yaml"
+    facts.write_text(facts.read_text().replace(
+        "description: The envoy and the adviser met at the hotel.",
+        f"description: {description}"))
+    return facts
+
+
+def test_description_copying_twelve_words_fails(work):
+    seeds, texts = work
+    facts = _describe_meeting(seeds, COPY_12)
+    result = verify(seeds, texts)
+    assert result.exit_code == 1, result.output
+    line = _line_of(facts, "- id: envoy-meets-adviser")
+    assert (f"{facts}:{line}: [description] envoy-meets-adviser: shares a run of 12 words with "
+            "src_a para 2 ('the envoy of the fund met ...')") in result.output
+
+
+def test_description_copying_eleven_words_passes(work):
+    seeds, texts = work
+    _describe_meeting(seeds, COPY_11)
+    result = verify(seeds, texts)
+    assert result.exit_code == 0, result.output
+    index = shingles({"src_a": paragraphs((texts / "src_a.txt").read_text())}, 11)
+    [(run, where)] = copied_runs(COPY_11, index, 11)
+    assert len(run) == 11 and where == ("src_a", 2)  # 11 words are shared, and allowed
+
+
+def test_title_copying_more_passes_where_a_description_fails(work):
+    seeds, texts = work
+    sentence = paragraphs((texts / "src_a.txt").read_text())[1]
+    entities = seeds / "entities" / "all.yaml"
+    entities.write_text(entities.read_text().replace(
+        "title: Envoy meets adviser in a harbour town", f'title: "{sentence}"'))
+    result = verify(seeds, texts)
+    assert result.exit_code == 0, result.output  # a title is quoted as reported
+    entities.write_text(entities.read_text().replace(
+        "    paragraphs: \"4\"\n", f"    paragraphs: \"4\"\n    description: \"{sentence}\"\n"))
+    result = verify(seeds, texts)
+    assert result.exit_code == 1, result.output
+    assert "[description] src_a: shares a run of 18 words with src_a para 2" in result.output
+    assert "[title]" not in result.output
+
+
+def test_a_note_and_a_date_basis_are_curators_words_too(work):
+    seeds, texts = work
+    facts = seeds / "facts" / "facts.yaml"
+    facts.write_text(facts.read_text().replace(
+        "basis: In post at the meeting.",
+        "basis: 'The envoy of the fund met the adviser on Wednesday at the Harbour Hotel'"))
+    result = verify(seeds, texts)
+    assert result.exit_code == 1, result.output
+    assert "[start.basis] envoy-heads-fund: shares a run of 14 words" in result.output

@@ -1,16 +1,24 @@
-"""Check sources and citations against the source texts: hashes, paragraphs, anchor phrases."""
+"""Check sources and citations against the source texts: hashes, paragraphs, anchor phrases,
+and curators' own wording (no free-text field may repeat a 12-word run of a text)."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
 from kb.core.errors import Problem
-from kb.seeds.check import SeedSet
+from kb.seeds.check import Record, SeedSet
 
 MAX_ANCHOR_WORDS = 8
+RUN_WORDS = 12  # a curator's text sharing this many consecutive words with a source is a copy
+# Free-text fields that quote the source on purpose: titles as reported (a source's own title,
+# a post's or a change's title as the source words it). Anchors and attribution wordings live in
+# citations, which the copy check never reads.
+QUOTED_FIELDS = frozenset({"title"})
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
                          "\u2013": "-", "\u2014": "-", "\u00a0": " "})
 
@@ -65,6 +73,79 @@ def context(para: str, start: int, end: int, words: int = 3) -> str:
             f"{sep_a}{' '.join(after)}{tail}")
 
 
+def words(s: str) -> list[str]:
+    """The words of a text, lowercased, after the folding of `normalise`; punctuation dropped."""
+    return _WORD.findall(normalise(s).lower())
+
+
+Shingle = tuple[str, ...]
+
+
+def shingles(texts: dict[str, list[str]], n: int = RUN_WORDS) -> dict[Shingle, tuple[str, int]]:
+    """Every run of n consecutive words of each paragraph -> (source id, paragraph) of its first
+    occurrence, in source-id then paragraph order."""
+    index: dict[Shingle, tuple[str, int]] = {}
+    for source in sorted(texts):
+        for number, para in enumerate(texts[source], start=1):
+            ws = words(para)
+            for i in range(len(ws) - n + 1):
+                index.setdefault(tuple(ws[i:i + n]), (source, number))
+    return index
+
+
+def copied_runs(text: str, index: dict[Shingle, tuple[str, int]],
+                n: int = RUN_WORDS) -> list[tuple[list[str], tuple[str, int]]]:
+    """Each maximal run of n or more words of `text` whose every n-word window is in `index`:
+    (the run's words, where its first window occurs)."""
+    ws = words(text)
+    runs: list[tuple[list[str], tuple[str, int]]] = []
+    i = 0
+    while i <= len(ws) - n:
+        where = index.get(tuple(ws[i:i + n]))
+        if where is None:
+            i += 1
+            continue
+        j = i + 1
+        while j <= len(ws) - n and tuple(ws[j:j + n]) in index:
+            j += 1
+        runs.append((ws[i:j - 1 + n], where))
+        i = j
+    return runs
+
+
+def free_texts(rec: Record) -> list[tuple[str, str]]:
+    """(field, text) for every curator-written free-text value of a record: text fields, lists
+    of texts, and the basis of a date; titles as reported are excepted."""
+    out: list[tuple[str, str]] = []
+    for name, spec in rec.spec.fields.items():
+        value = rec.values.get(name)
+        if value is None or name in QUOTED_FIELDS:
+            continue
+        if spec.kind == "text":
+            out.append((name, value))
+        elif spec.kind == "texts":
+            out.extend((name, v) for v in value)
+        elif spec.kind == "date" and getattr(value, "basis", None):
+            out.append((f"{name}.basis", value.basis))
+    return out
+
+
+def copy_problems(seeds: SeedSet, texts: dict[str, list[str]]) -> list[Problem]:
+    """A problem for each free-text field repeating a run of RUN_WORDS or more words of a text."""
+    index = shingles(texts)
+    problems: list[Problem] = []
+    for rec in seeds.records.values():
+        for fld, text in free_texts(rec):
+            for run, (source, para) in copied_runs(text, index):
+                shown = " ".join(run[:6])
+                problems.append(Problem(
+                    rec.file, rec.line, fld,
+                    f"{rec.id}: shares a run of {len(run)} words with {source} para {para} "
+                    f"('{shown} ...'); write it in your own words (at most "
+                    f"{RUN_WORDS - 1} words in a row from a source)"))
+    return problems
+
+
 @dataclass
 class VerifyResult:
     problems: list[Problem]
@@ -77,7 +158,8 @@ class VerifyResult:
 
 
 def verify(seeds: SeedSet, texts_dir: Path) -> VerifyResult:
-    """Check every source's SHA-256 and paragraph count, and every citation's locator."""
+    """Check every source's SHA-256 and paragraph count, every citation's locator, and that no
+    curator-written text repeats a run of RUN_WORDS words of a source text."""
     problems: list[Problem] = []
     paras: dict[str, list[str]] = {}
     n_sources = n_cites = 0
@@ -121,6 +203,7 @@ def verify(seeds: SeedSet, texts_dir: Path) -> VerifyResult:
             if msg:
                 problems.append(Problem(c.file, c.line, "anchor",
                                         f"{where}: anchor {c.anchor!r} {msg}"))
+    problems.extend(copy_problems(seeds, paras))
     return VerifyResult(problems, n_sources, n_cites)
 
 
