@@ -41,6 +41,7 @@ def sources_verify(texts: Path, seeds_dir: Path) -> None:
     for p in result.problems:
         click.echo(str(p), err=True)
     if not result.ok:
-        click.echo(f"kb: {len(result.problems)} problem(s) with citations, sources or copied wording", err=True)
+        click.echo(f"kb: {len(result.problems)} problem(s) with citations, sources or "
+                   "copied wording", err=True)
         sys.exit(1)
     click.echo(f"ok: {result.sources} sources, {result.citations} citations verified")
