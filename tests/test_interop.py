@@ -129,7 +129,7 @@ def chain(built: BuildResult, dist_dir: Path) -> dict[str, tuple[bytes, Graph]]:
     ds = Dataset()
     ds.parse(data=data, format="trig")
     union = Graph()
-    for ctx in ds.contexts():
+    for ctx in ds.graphs():
         if ctx.identifier != description_graph_iri():
             for t in ctx:
                 union.add(t)
