@@ -108,3 +108,140 @@ def test_participants_are_qualified_and_involved():
     assert graph.value(part, KBO.role) == KBO.Principal
     assert (meeting, RDF.type, KBO.Meeting) in graph
     assert (meeting, KBO.involves, KB.adviser) in graph
+
+
+# --- post terms and events in relation ----------------------------------------------------------
+
+RELATED = """
+  - id: adviser-heads-ministry
+    type: post
+    description: The adviser heads the ministry.
+    holder: adviser
+    organisation: ministry
+    title: head of the ministry
+    titles:
+      - {title: the ministry's chief, source: src_a, para: "4"}
+    citations:
+      - {source: src_a, para: 4}
+
+  - id: adviser-leaves-ministry
+    type: personnel
+    action: departed
+    description: The adviser left the ministry.
+    person: adviser
+    organisation: ministry
+    ends: adviser-heads-ministry
+    date: "2024-06"
+    after:
+      - {event: envoy-meets-adviser, gap: P5D, gap_as_reported: five days after}
+    citations:
+      - {source: src_a, para: 4}
+"""
+
+
+def _project(tmp_path: Path, extra: str, old: str = "", new: str = "") -> tuple[Path, Path]:
+    import shutil
+    seeds = tmp_path / "seeds"
+    shutil.copytree(MINI, seeds)
+    facts = seeds / "facts" / "facts.yaml"
+    text = facts.read_text() + extra
+    if old:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    facts.write_text(text)
+    return seeds, tmp_path / "dist"
+
+
+def _build(seeds: Path, dist: Path):
+    from click.testing import CliRunner
+
+    from kb.cli.main import main
+    return CliRunner().invoke(main, ["build", "--seeds", str(seeds), "--dist", str(dist)])
+
+
+def test_relations_and_reported_titles_map_to_nodes(tmp_path):
+    """A gap makes a qualified kbo:TemporalRelation beside the plain link; a reported title is a
+    node tied to the post's claim from that paragraph."""
+    seeds, _ = _project(tmp_path, RELATED)
+    g = load(seeds).graph
+    change, post = KB["adviser-leaves-ministry"], KB["adviser-heads-ministry"]
+    rel = URIRef(f"{change}/after/envoy-meets-adviser")
+    title = URIRef(f"{post}/title/1")
+    expected = Graph()
+    for t in [
+        (change, KBO.endsPost, post),
+        (change, KBO.after, KB["envoy-meets-adviser"]),
+        (change, KBO.temporalRelation, rel),
+        (rel, RDF.type, KBO.TemporalRelation),
+        (rel, KBO.relationProperty, KBO.after),
+        (rel, KBO.relatedEvent, KB["envoy-meets-adviser"]),
+        (rel, KBO.gap, Literal("P5D", datatype=XSD.duration)),
+        (rel, KBO.gapAsReported, Literal("five days after")),
+        (post, KBO.reportedTitle, title),
+        (title, RDF.type, KBO.ReportedTitle),
+        (title, KBO.title, Literal("the ministry's chief")),
+        (title, KBO.reportedIn, URIRef(f"{post}/claim/src_a-p4")),
+    ]:
+        expected.add(t)
+    got = Graph()
+    for p in (KBO.endsPost, KBO.after, KBO.temporalRelation, KBO.reportedTitle):
+        for o in g.objects(change if p != KBO.reportedTitle else post, p):
+            got.add((change if p != KBO.reportedTitle else post, p, o))
+    for node in (rel, title):
+        for p, o in g.predicate_objects(node):
+            got.add((node, p, o))
+    assert isomorphic(got, expected)
+    assert (URIRef(f"{post}/claim/src_a-p4"), RDF.type, KBO.Claim) in g
+
+
+def test_a_change_naming_another_persons_post_fails_the_build(tmp_path):
+    """Exit 1 with the change's file:line; dist/ is not written."""
+    seeds, dist = _project(tmp_path, RELATED, "    person: adviser\n    organisation: ministry\n"
+                           "    ends:", "    person: envoy\n    organisation: ministry\n    ends:")
+    result = _build(seeds, dist)
+    assert result.exit_code == 1, result.output
+    line = next(i for i, text in enumerate((seeds / "facts" / "facts.yaml").read_text()
+                                           .splitlines(), start=1)
+                if text == "  - id: adviser-leaves-ministry")
+    assert f"{seeds / 'facts' / 'facts.yaml'}:{line}: Violation: kb:adviser-leaves-ministry" \
+        in result.output
+    assert "a post that someone else holds" in result.output
+    assert not dist.exists()
+
+
+def test_a_before_after_cycle_fails_the_build(tmp_path):
+    seeds, dist = _project(tmp_path, RELATED + """
+  - id: envoy-reports-back
+    type: event
+    kind: report
+    description: The envoy reported back.
+    before: [adviser-leaves-ministry]
+    after: [adviser-leaves-ministry]
+    citations:
+      - {source: src_a, para: 2}
+""")
+    result = _build(seeds, dist)
+    assert result.exit_code == 1, result.output
+    assert "run in a cycle" in result.output
+    assert "kb:envoy-reports-back" in result.output and "kb:adviser-leaves-ministry" in \
+        result.output
+    assert not dist.exists()
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ("gap: P5D", "gap: five days", "[after.gap] 'five days' is not an ISO 8601 duration"),
+    ("ends: adviser-heads-ministry", "ends: envoy-meets-adviser",
+     "[ends] 'envoy-meets-adviser' is a fact:contact; expected fact:post"),
+    ("    after:\n      - {event: envoy-meets-adviser,",
+     "    after:\n      - {event: adviser-leaves-ministry,",
+     "[after] 'adviser-leaves-ministry' cannot be related to itself"),
+    ("{title: the ministry's chief, source: src_a, para: \"4\"}", "{title: chief, para: \"4\"}",
+     "[titles] each reported title is {title: text, source: id, para: N}"),
+])
+def test_bad_relation_fields_exit_2_with_location(tmp_path, old, new, words):
+    seeds, dist = _project(tmp_path, RELATED, old, new)
+    result = _build(seeds, dist)
+    assert result.exit_code == 2, result.output
+    assert f"{seeds / 'facts' / 'facts.yaml'}:" in result.output and words in result.output, \
+        result.output
+    assert not dist.exists()

@@ -41,6 +41,7 @@ CURATED_PARAMS = {
     "investments-of-organisation": {"organisation": "rdif"},
     "events-at-place": {"place": "seychelles"}, "mentions-of-entity": {"entity": "rdif"},
     "contacts-with-sanctioned": {"from": "2025-02-01", "to": "2025-02-28"},
+    "holders-of-post": {"organisation": "nsc"},
     "sanction-actions": {}, "contested-claims": {}, "corroboration": {},
 }
 

@@ -84,6 +84,7 @@ class _Gen:
         self.entity_lines: dict[str, list[str]] = {}
         self.fact_chunks: list[list[str]] = []
         self.extra_entities: list[str] = []
+        self.last_post: tuple[str, str, str, str] | None = None  # id, holder, org, end
 
     # -- helpers -------------------------------------------------------------------------
     def expect(self, rule: str, focus: str) -> None:
@@ -139,16 +140,28 @@ class _Gen:
                 status = "disputed"
             body = ["kind: meeting", "participants:", *parts, f"place: {self.hotels.next()}",
                     f"date: {self.day(i)}", f"status: {status}"]
+            if 0 < kind and self.day(i - 1) <= self.day(i):  # after the previous meeting
+                body += ["after:", f"  - {{event: f-{i - 1:07d}"
+                         + (", gap_as_reported: days later}" if i % 3 else "}")]
             return self.fact(fid, "contact", f"Meeting {i}", body, cites)
         if kind < 8:
             body = ["kind: call", "participants:", f"  - {{actor: {self.people.next()}}}",
                     f"  - {{actor: {self.people.next()}}}", "medium: telephone",
                     f"date: \"{2018 + i % 5}-{1 + i % 12:02d}\""]
             return self.fact(fid, "contact", f"Call {i}", body, cites)
+        if kind == 10 and self.last_post:  # the departure that ends the previous post
+            post, holder, org, end = self.last_post
+            body = ["action: departed", f"person: {holder}", f"organisation: {org}",
+                    f"ends: {post}", f"date: \"{end}\""]
+            return self.fact(fid, "personnel", f"Departure {i}", body, cites)
         if kind < 11:
             y = 2005 + i % 12
-            body = [f"holder: {self.people.next()}", f"organisation: {self.orgs.next()}",
-                    "title: director", f"start: \"{y}\"", f"end: \"{y + 1 + i % 5}\""]
+            holder, org = self.people.next(), self.orgs.next()
+            body = [f"holder: {holder}", f"organisation: {org}", "title: director",
+                    f"start: \"{y}\"", f"end: \"{y + 1 + i % 5}\""]
+            src, para = cites[0][0].split(": ")[1], cites[0][1].split(": ")[1]
+            body += ["titles:", f"  - {{title: the director, source: {src}, para: {para}}}"]
+            self.last_post = (fid, holder, org, str(y + 1 + i % 5))
             return self.fact(fid, "post", f"Post {i}", body, cites)
         if kind == 11:
             target = self.people.next()
@@ -179,7 +192,14 @@ class _Gen:
             return self.fact(fid, "investment", f"Investment {i}", body, cites)
         if kind in (16, 17):
             body = [f"speakers: [{self.people.next()}]", f"about: [{self.people.next()}]",
-                    "medium: press conference", f"date: \"{2019 + i % 5}-{1 + i % 12:02d}\""]
+                    "medium: press conference"]
+            if kind == 16:  # said in the call of ten facts before, in its month
+                j = i - 10
+                body += [f"date: \"{2018 + j % 5}-{1 + j % 12:02d}\"", f"said_in: f-{j:07d}"]
+            else:  # the aftermath of the meeting of 17 facts before
+                body += [f"date: \"{2019 + i % 5}-{1 + i % 12:02d}\""]
+                if self.day(i - 17)[1:5] < str(2019 + i % 5):
+                    body.append(f"aftermath_of: [f-{i - 17:07d}]")
             return self.fact(fid, "statement", f"Statement {i}", body, cites)
         if kind == 18:
             body = [f"actor: {self.people.next()}", f"related: {self.people.next()}",
@@ -272,7 +292,7 @@ def generate(out: Path, facts: int, per_rule: int | None = None,
     (seeds / "facts" / "zz-violations.yaml").write_text("\n".join(["facts:", *injected]) + "\n")
     gen.entities()
     for name, lines in gen.entity_lines.items():
-        for n in range(0, max(1, len(lines)), ENTITIES_PER_FILE):
+        for n in range(0, len(lines), ENTITIES_PER_FILE):  # no file for a kind never used
             part = lines[n:n + ENTITIES_PER_FILE]
             path = seeds / "entities" / f"{name}-{n // ENTITIES_PER_FILE:03d}.yaml"
             path.write_text("\n".join(["entities:", *part]) + "\n")
@@ -290,6 +310,7 @@ def _params(gen: _Gen) -> dict[str, dict[str, str]]:
         "chains-between": {"from": p0, "to": gen.people.id(2)},
         "contacts-of-actor": {"actor": p0},
         "posts-of-actor": {"actor": p1},
+        "holders-of-post": {"organisation": gen.orgs.id(0)},
         "timeline-of-actor": {"actor": p0},
         "sanction-status-on-date": {"actor": gen.designations[0][1] if gen.designations
                                     else p0, "date": "2020-02-15"},

@@ -26,6 +26,12 @@ RULES: dict[str, tuple[str, str]] = {
     "relationship-with-itself": ("sh:DisjointConstraintComponent", "Violation"),
     "group-count-below-one": ("sh:MinInclusiveConstraintComponent", "Violation"),
     "anonymous-count-below-one": ("sh:MinInclusiveConstraintComponent", "Violation"),
+    "term-of-another-person": (SPARQL, "Violation"),
+    "term-end-disagrees-with-change": (SPARQL, "Violation"),
+    "order-cycle": (SPARQL, "Violation"),
+    "order-contradicts-dates": (SPARQL, "Violation"),
+    "sub-event-outside-parent": (SPARQL, "Violation"),
+    "aftermath-before-origin": (SPARQL, "Violation"),
 }
 # Rules the seed format cannot break: the loader rejects such input before any RDF is made.
 NOT_EXPRESSIBLE = ("reported-datatype-matches-precision", "derived-date-has-basis",
@@ -110,4 +116,41 @@ def inject(self: Any, k: int) -> list[str]:
     self.expect("orphan-entity", f"x-orphan-{k}")
     self.expect("place-within-itself", f"x-loop-{k}")
     self.expect("publisher-not-outlet", f"x-src-{k}")
+    out += _relations(self, k, p, q)
+    return out
+
+
+def _relations(self: Any, k: int, p: str, q: str) -> list[str]:
+    """Post terms and events in relation (shapes/relations.ttl), each rule broken once."""
+    out: list[str] = []
+    post, change = f"x-term-{k}", f"x-term-change-{k}"
+    out += self.fact(post, "post", "Someone's post", [f"holder: {p}", "title: envoy"],
+                     [self.cite(k)])
+    out += self.fact(change, "personnel", "Ends another's post", [
+        "action: departed", f"person: {q}", f"ends: {post}"], [self.cite(k)])
+    self.expect("term-of-another-person", change)
+    post, change = f"x-tend-{k}", f"x-tend-change-{k}"
+    out += self.fact(post, "post", "Ends in 2018", [f"holder: {p}", "title: envoy",
+                                                    "end: \"2018\""], [self.cite(k)])
+    out += self.fact(change, "personnel", "Ends it in 2020", [
+        "action: departed", f"person: {p}", f"ends: {post}", "date: \"2020\""], [self.cite(k)])
+    self.expect("term-end-disagrees-with-change", post)
+    a, b = f"x-cyc-a-{k}", f"x-cyc-b-{k}"
+    out += self.fact(a, "statement", "Cycle", [f"speakers: [{p}]", f"before: [{b}]"],
+                     [self.cite(k)])
+    out += self.fact(b, "statement", "Cycle", [f"speakers: [{p}]", f"before: [{a}]"],
+                     [self.cite(k)])
+    self.expect("order-cycle", a)
+    self.expect("order-cycle", b)
+    early = f"x-ord-b-{k}"
+    out += self.fact(early, "statement", "In 2018", [f"speakers: [{q}]", "date: \"2018\""],
+                     [self.cite(k)])
+    for fid, rule, field in ((f"x-ord-{k}", "order-contradicts-dates", f"before: [{early}]"),
+                             (f"x-sub-{k}", "sub-event-outside-parent", f"part_of: {early}"),
+                             (f"x-aft-{k}", "aftermath-before-origin",
+                              f"aftermath_of: [{early}]")):
+        year = "2016" if rule == "aftermath-before-origin" else "2020"
+        out += self.fact(fid, "statement", "Out of order", [
+            f"speakers: [{p}]", f"date: \"{year}\"", field], [self.cite(k)])
+        self.expect(rule, fid)
     return out

@@ -112,6 +112,27 @@ class _Builder:
                 self.add(part, RDF.type, self.kbo.Participation)
                 self.add(part, self.kbo.actor, self.iri(actor))
                 self.add(part, self.kbo.role, self.term(self.s.roles[role]))
+        elif k == "sequence":
+            for target, gap, wording in value:
+                self.add(node, prop, self.iri(target))
+                if gap is None and wording is None:
+                    continue
+                rel = URIRef(f"{node}/{spec.name}/{target}")
+                self.add(node, self.kbo.temporalRelation, rel)
+                self.add(rel, RDF.type, self.kbo.TemporalRelation)
+                self.add(rel, self.kbo.relationProperty, prop)
+                self.add(rel, self.kbo.relatedEvent, self.iri(target))
+                if gap is not None:
+                    self.add(rel, self.kbo.gap, Literal(gap, datatype=XSD.duration))
+                if wording is not None:
+                    self.add(rel, self.kbo.gapAsReported, Literal(wording))
+        elif k == "titles":
+            for i, (title, source, para) in enumerate(value, start=1):
+                rt = URIRef(f"{node}/title/{i}")
+                self.add(node, prop, rt)
+                self.add(rt, RDF.type, self.kbo.ReportedTitle)
+                self.add(rt, self.kbo.title, Literal(title))
+                self.add(rt, self.kbo.reportedIn, URIRef(f"{node}/claim/{source}-p{para}"))
         elif k == "sameas":
             for link in value:
                 qid = link["wikidata"]

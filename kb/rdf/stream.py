@@ -145,6 +145,8 @@ def deps_of(rec: Record) -> tuple[str, ...]:
             out.update(value)
         elif kind == "participants":
             out.update(actor for actor, _ in value)
+        elif kind == "sequence":
+            out.update(target for target, _, _ in value)
     for c in rec.citations:
         out.add(c.source)
         out.update(a.ref for a in c.attributions if a.ref)

@@ -213,6 +213,8 @@ class _Checker:
         for t in spec.to:
             if t == "actor":
                 allowed.update(self.schema.actor_kinds)
+            elif t == "fact":
+                allowed.update(f"fact:{name}" for name in self.schema.facts)
             else:
                 allowed.add(t)
         kind = f"fact:{target.type}" if target.spec.is_fact else target.type
@@ -266,7 +268,77 @@ class _Checker:
             return self._participants(raw, file, line, spec.name)
         if k == "sameas":
             return self._sameas(raw, file, line, spec.name)
+        if k == "sequence":
+            return self._sequence(spec, raw, file, line, owner)
+        if k == "titles":
+            return self._titles(raw, file, line, spec.name)
         raise AssertionError(k)
+
+    def _sequence(self, spec: FieldSpec, raw: Any, file: str, line: int | None,
+                  owner: str) -> Any:
+        """[id, {event: id, gap: P5D, gap_as_reported: five days}] -> [(id, gap, wording)]."""
+        if not isinstance(raw, list):
+            self.err(file, line, spec.name, "expected a list of event ids or "
+                     "{event: id, gap: P5D, gap_as_reported: text}")
+            return None
+        ref = FieldSpec(f"{spec.name}.event", "ref", None, to=spec.to)
+        out: list[tuple[str, str | None, str | None]] = []
+        for i, item in enumerate(raw):
+            iline = line_of(raw, i) or line
+            if isinstance(item, str):
+                item = {"event": item}
+            if not isinstance(item, dict) or "event" not in item \
+                    or set(item) - {"event", "gap", "gap_as_reported"}:
+                self.err(file, iline, spec.name, "each item is an event id or "
+                         "{event: id, gap: P5D, gap_as_reported: text}")
+                continue
+            target = self._ref(ref, item["event"], file, iline)
+            if target is None:
+                continue
+            if target == owner:
+                self.err(file, iline, spec.name, f"{shown(target)} cannot be related to itself")
+                continue
+            gap = item.get("gap")
+            if gap is not None and (not isinstance(gap, str) or not DURATION_RE.match(gap)):
+                self.err(file, iline, f"{spec.name}.gap",
+                         f"{shown(gap)} is not an ISO 8601 duration like P5D")
+                continue
+            wording = item.get("gap_as_reported")
+            if wording is not None:
+                wording = self._text(wording, file, iline, f"{spec.name}.gap_as_reported")
+                if wording is None:
+                    continue
+            if target in [t for t, _, _ in out]:
+                self.err(file, iline, spec.name, f"{shown(target)} is listed twice")
+                continue
+            out.append((target, gap, wording))
+        return out
+
+    def _titles(self, raw: Any, file: str, line: int | None, fld: str) -> Any:
+        """[{title: text, source: id, para: N}] -> [(title, source, para)]."""
+        if not isinstance(raw, list):
+            self.err(file, line, fld, "expected a list of {title: text, source: id, para: N}")
+            return None
+        out: list[tuple[str, str, int]] = []
+        for i, item in enumerate(raw):
+            iline = line_of(raw, i) or line
+            if not isinstance(item, dict) or set(item) != {"title", "source", "para"}:
+                self.err(file, iline, fld, "each reported title is {title: text, source: id, "
+                         "para: N}, naming one of the fact's citations")
+                continue
+            title = self._text(item["title"], file, iline, f"{fld}.title")
+            src, para = item["source"], item["para"]
+            srec = self.records.get(src) if isinstance(src, str) else None
+            if srec is None or srec.type != "source":
+                self.err(file, iline, f"{fld}.source", f"{shown(src)} is not a declared source")
+                continue
+            if not isinstance(para, str) or not para.isdigit() or int(para) < 1:
+                self.err(file, iline, f"{fld}.para",
+                         f"expected a paragraph number from 1, got {shown(para)}")
+                continue
+            if title:
+                out.append((title, src, int(para)))
+        return out
 
     def _date(self, raw: Any, file: str, line: int | None, fld: str) -> DateSpec | None:
         if isinstance(raw, str):
