@@ -361,3 +361,168 @@ def test_an_edited_or_unstamped_build_is_not_reused(current_dist: Path, tmp_path
     (edited / STAMP).unlink()
     shutil.copy2(current_dist / "kb.ttl", edited / "kb.ttl")
     assert not is_current(SEEDS, edited)
+
+
+# -- kb publish --since: releases as deltas --------------------------------------------------
+DESCRIPTION = GRAPH + "/description"
+
+
+def _edit_a_fact(seeds: Path) -> None:
+    f = seeds / "facts" / "facts.yaml"
+    text = f.read_text(encoding="utf-8")
+    f.write_text(text.replace("met at the hotel.", "met at the harbour hotel."),
+                 encoding="utf-8")
+
+
+def _kb(tmp: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, [*args, "--seeds", str(tmp / "seeds"),
+                                     "--releases", str(tmp / "releases")])
+
+
+def _release(tmp: Path, version: str) -> None:
+    result = _kb(tmp, "release", version, "--dist", str(tmp / "dist"), "--issued", "2026-01-01")
+    assert result.exit_code == 0, result.output
+
+
+def _since(tmp: Path, endpoint: str, version: str = "1.0.0") -> Result:
+    return _kb(tmp, "publish", "--endpoint", endpoint, "--graph", GRAPH, "--since", version)
+
+
+def _release_graph(tmp: Path, version: str, name: str = "kb.ttl") -> Graph:
+    return Graph().parse(tmp / "releases" / version / name, format="turtle")
+
+
+@pytest.fixture
+def at_1_0(tmp_path: Path, oxigraph: Oxigraph) -> Path:
+    """Release 1.0.0 of the mini KB, published (whole: the store was empty) into Oxigraph;
+    then a fact edited and released as 1.1.0."""
+    shutil.copytree(MINI, tmp_path / "seeds")
+    _release(tmp_path, "1.0.0")
+    first = _since(tmp_path, oxigraph.store)
+    assert first.exit_code == 0, first.output
+    assert "is not at 1.0.0 (at no known release, 0 triples); replacing it with the full " \
+           "release 1.0.0" in first.stderr
+    assert_same_graph(oxigraph.graph(GRAPH), _release_graph(tmp_path, "1.0.0"))
+    assert isomorphic(oxigraph.graph(DESCRIPTION), _release_graph(tmp_path, "1.0.0", "void.ttl"))
+    _edit_a_fact(tmp_path / "seeds")
+    _release(tmp_path, "1.1.0")
+    return tmp_path
+
+
+def test_publish_since_applies_the_delta(at_1_0: Path, oxigraph: Oxigraph,
+                                         proxies: Callable[..., FaultyProxy]) -> None:
+    proxy = proxies(oxigraph.base)
+    result = _since(at_1_0, proxy.base + "/store")
+    assert result.exit_code == 0, result.output
+    assert "applied the patch from 1.0.0 to 1.1.0 (1 triples deleted, 1 added)" in result.stdout
+    assert result.stderr == ""
+    assert_same_graph(oxigraph.graph(GRAPH), _release_graph(at_1_0, "1.1.0"))
+    assert isomorphic(oxigraph.graph(DESCRIPTION), _release_graph(at_1_0, "1.1.0", "void.ttl"))
+    writes = [(m, p) for m, p, _ in proxy.requests if m != "GET"]
+    assert writes == [("POST", "/update")]  # the whole delta in one SPARQL Update
+    assert oxigraph.graph_names() == [GRAPH, DESCRIPTION]
+    again = _since(at_1_0, oxigraph.store, "1.1.0")
+    assert again.exit_code == 0 and "is at 1.1.0, the latest release already" in again.stdout
+
+
+def test_publish_since_an_unknown_version(at_1_0: Path) -> None:
+    listener = LoopbackListener()
+    try:
+        result = _since(at_1_0, f"http://127.0.0.1:{listener.port}/store", "1.0.1")
+        time.sleep(0.2)
+        assert listener.connections == []
+    finally:
+        listener.close()
+    assert result.exit_code == 2, result.output
+    assert "no release 1.0.1 in" in result.output and "(releases: 1.0.0, 1.1.0)" in result.output
+    bad = _since(at_1_0, "http://127.0.0.1:1/store", "one")
+    assert bad.exit_code == 2 and "not a SemVer version" in bad.output
+
+
+def test_a_store_not_at_the_version_gets_the_full_release(at_1_0: Path,
+                                                          oxigraph: Oxigraph) -> None:
+    oxigraph.put(GRAPH, OLD)  # someone replaced the graph; the description still says 1.0.0
+    result = _since(at_1_0, oxigraph.store)
+    assert result.exit_code == 0, result.output
+    assert "is not at 1.0.0 (at 1.0.0, 1 triples); replacing it with the full release " \
+           "1.1.0" in result.stderr
+    assert_same_graph(oxigraph.graph(GRAPH), _release_graph(at_1_0, "1.1.0"))
+    assert isomorphic(oxigraph.graph(DESCRIPTION), _release_graph(at_1_0, "1.1.0", "void.ttl"))
+
+
+def test_a_store_error_on_the_delta_leaves_the_old_version(
+        at_1_0: Path, oxigraph: Oxigraph, proxies: Callable[..., FaultyProxy]) -> None:
+    proxy = proxies(oxigraph.base, fail_the_swap)
+    result = _since(at_1_0, proxy.base + "/store")
+    assert result.exit_code == 3, result.output
+    assert "the store refused the patch: HTTP 500" in result.output
+    assert "was left at the previous version" in result.output
+    assert_same_graph(oxigraph.graph(GRAPH), _release_graph(at_1_0, "1.0.0"))
+    assert isomorphic(oxigraph.graph(DESCRIPTION), _release_graph(at_1_0, "1.0.0", "void.ttl"))
+
+
+def fail_after_the_deletes(proxy: FaultyProxy, handler: BaseHTTPRequestHandler,
+                           body: bytes) -> bool:
+    """Forward the SPARQL Update with an operation appended that Oxigraph fails on when it
+    gets there, after the DELETE DATA and INSERT DATA parts ran; relay the store's error."""
+    if handler.command != "POST":
+        return False
+    body += f" ;\nCREATE GRAPH <{GRAPH}>".encode()  # the graph exists: an error
+    conn = http_client.HTTPConnection(*proxy.upstream, timeout=30)
+    conn.request("POST", handler.path, body, {"Content-Type": "application/sparql-update"})
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    handler.send_response(resp.status, resp.reason)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+    return True
+
+
+def test_an_update_failing_midway_in_the_store_changes_nothing(
+        at_1_0: Path, oxigraph: Oxigraph, proxies: Callable[..., FaultyProxy]) -> None:
+    """The store itself fails the request after applying part of it: one transaction, so
+    the graph and its description stay at 1.0.0."""
+    proxy = proxies(oxigraph.base, fail_after_the_deletes)
+    result = _since(at_1_0, proxy.base + "/store")
+    assert result.exit_code == 3, result.output
+    assert "the store refused the patch: HTTP" in result.output
+    assert "already exists" in result.output  # the store's own error, from the last operation
+    assert_same_graph(oxigraph.graph(GRAPH), _release_graph(at_1_0, "1.0.0"))
+    assert isomorphic(oxigraph.graph(DESCRIPTION), _release_graph(at_1_0, "1.0.0", "void.ttl"))
+
+
+def test_a_store_holding_the_wrong_count_after_the_patch_is_reported(
+        at_1_0: Path, oxigraph: Oxigraph) -> None:
+    patch = at_1_0 / "releases" / "1.1.0" / "patch.rdfp"
+    rows = patch.read_text(encoding="utf-8").splitlines()
+    rows.insert(rows.index("TC ."), "A <https://kb.example.org/id/x> <urn:p> <urn:o> .")
+    patch.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = _since(at_1_0, oxigraph.store)
+    assert result.exit_code == 3, result.output
+    assert f"the store holds {len(_release_graph(at_1_0, '1.1.0')) + 1} triples in " \
+           f"<{GRAPH}>, not the release's {len(_release_graph(at_1_0, '1.1.0'))}" \
+        in result.output
+
+
+def test_a_corrupt_patch_is_bad_input(at_1_0: Path, oxigraph: Oxigraph) -> None:
+    patch = at_1_0 / "releases" / "1.1.0" / "patch.rdfp"
+    rows = patch.read_text(encoding="utf-8").splitlines()
+    rows[3] = "A <urn:s> <urn:p> ."
+    patch.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = _since(at_1_0, oxigraph.store)
+    assert result.exit_code == 2, result.output
+    assert f"{patch}:4: not an N-Triples triple" in result.output
+    assert_same_graph(oxigraph.graph(GRAPH), _release_graph(at_1_0, "1.0.0"))
+
+
+def test_a_plain_publish_drops_the_release_description(at_1_0: Path,
+                                                       oxigraph: Oxigraph) -> None:
+    """The working build is no release: the store must not go on saying it holds 1.0.0."""
+    result = _kb(at_1_0, "publish", "--endpoint", oxigraph.store, "--graph", GRAPH,
+                 "--dist", str(at_1_0 / "dist"))
+    assert result.exit_code == 0, result.output
+    assert oxigraph.graph_names() == [GRAPH]
+    again = _since(at_1_0, oxigraph.store)
+    assert "is not at 1.0.0 (at no known release" in again.stderr

@@ -14,6 +14,10 @@ On any failure the staging graph is dropped (best effort) and the target is left
 A single PUT to the target would not do: Oxigraph's PUT clears the graph first and then
 streams the upload in, so a cut upload leaves it empty or partial.
 
+A release is published the same way, with its VoID put into `<graph>/description` in the same
+update; `apply_patch` sends a release's patch instead (`kb publish --since`): DELETE DATA,
+INSERT DATA and the new description in one SPARQL Update, then the count and a sample checked.
+
 Credentials come from an environment variable, never from the command line: "user:password"
 is sent as HTTP Basic auth; "Bearer <token>" (or any "<scheme> <credentials>") is sent as is.
 """
@@ -21,6 +25,7 @@ is sent as HTTP Basic auth; "Bearer <token>" (or any "<scheme> <credentials>") i
 from __future__ import annotations
 
 import base64
+import decimal
 import http.client
 import os
 import re
@@ -33,6 +38,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from kb.core.errors import InputError, KBError
+from kb.interop.rdf_patch import Patch, to_sparql_update
 
 # An absolute IRI that can stand in SPARQL as <...> (the IRIREF rule, plus a scheme).
 IRI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^<>\"{}|^`\\\x00-\x20]*$")
@@ -164,8 +170,12 @@ def _drop(store: Store, graph: str) -> None:
         pass
 
 
-def publish(turtle: bytes, triples: int, store: Store, graph: str) -> Published:
-    """Replace `graph` in the store with the given Turtle (`triples` triples), atomically."""
+def publish(turtle: bytes, triples: int, store: Store, graph: str,
+            description: list[str] | None = None) -> Published:
+    """Replace `graph` in the store with the given Turtle (`triples` triples), atomically.
+
+    The same update replaces `<graph>/description` with `description` (N-Triples rows of a
+    release's VoID), or drops it: the store never states a version its graph is not at."""
     check_iri(graph, "--graph")
     staging = f"urn:kb:publish:{uuid.uuid4()}"
     kept = f"the graph <{graph}> was left as it was"
@@ -181,7 +191,8 @@ def publish(turtle: bytes, triples: int, store: Store, graph: str) -> Published:
         raise PublishError(f"the store holds {staged} of the {triples} triples uploaded to the "
                            f"staging graph; {kept}")
     # Both IRIs are checked against the IRIREF rule above; SPARQL Update has no bindings.
-    update = f"MOVE <{check_iri(staging, 'staging graph')}> TO <{graph}>"
+    update = " ;\n".join([f"MOVE <{check_iri(staging, 'staging graph')}> TO <{graph}>",
+                           *_describe_ops(graph, description)])
     try:
         _call(store, "POST", store.update_endpoint, update.encode("utf-8"),
               "application/sparql-update")
@@ -203,3 +214,104 @@ def publish(turtle: bytes, triples: int, store: Store, graph: str) -> Published:
         raise PublishError(f"published {triples} triples, but the store now holds {held} "
                            f"in <{graph}>")
     return Published(graph, triples, held)
+
+
+# -- releases: a description graph beside the data, and patches ------------------------------
+OWL_VERSION = "http://www.w3.org/2002/07/owl#versionInfo"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long", "short",
+                             "byte", "nonNegativeInteger", "positiveInteger")}
+SAMPLE = 50  # triples of each kind checked after a patch
+
+
+def description_graph(graph: str) -> str:
+    """The graph holding the VoID of the release in `graph`: `<graph>/description`."""
+    return check_iri(f"{graph}/description", "description graph")
+
+
+def _key(t: ox.Triple) -> tuple:
+    """A triple compared by value for numbers: stores keep values ("5600000.0" -> "5600000")."""
+    o = t.object
+    if isinstance(o, ox.Literal) and o.datatype.value in NUMERIC:
+        try:
+            return (t.subject, t.predicate, "number", decimal.Decimal(o.value).normalize())
+        except decimal.InvalidOperation:
+            pass
+    return (t.subject, t.predicate, o)
+
+
+def _keys(rows: list[str]) -> set[tuple]:
+    text = "".join(f"{r} .\n" for r in rows).encode("utf-8")
+    return {_key(t) for t in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)}
+
+
+def _held(store: Store, graph: str) -> set[tuple]:
+    data = _call(store, "GET", _graph_url(store, graph), accept="application/n-triples")
+    return {_key(t) for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)}
+
+
+def store_version(store: Store, graph: str, dataset: str) -> str | None:
+    """The release version the store's description graph states for `graph`, or None."""
+    try:
+        data = _call(store, "GET", _graph_url(store, description_graph(graph)),
+                     accept="application/n-triples")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise PublishError(f"reading the description graph failed: {_describe(exc)}") from None
+    except FAILURES as exc:
+        raise PublishError(f"reading the description graph failed: {_describe(exc)}") from None
+    for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
+        if (t.subject, t.predicate) == (ox.NamedNode(dataset), ox.NamedNode(OWL_VERSION)):
+            return t.object.value
+    return None
+
+
+def _describe_ops(graph: str, description: list[str] | None) -> list[str]:
+    """Replace the description graph: dropped, then the release's VoID (if any) put in."""
+    desc = description_graph(graph)
+    ops = [f"DROP SILENT GRAPH <{desc}>"]
+    if description:
+        body = "".join(f"    {r} .\n" for r in description)
+        ops.append(f"INSERT DATA {{\n  GRAPH <{desc}> {{\n{body}  }}\n}}")
+    return ops
+
+
+def _sample(rows: tuple[str, ...]) -> list[str]:
+    step = max(1, len(rows) // SAMPLE)
+    return list(rows[::step][:SAMPLE])
+
+
+def apply_patch(patch: Patch, store: Store, graph: str, description: list[str],
+                expected: int) -> Published:
+    """Apply `patch` to `graph` and put `description` (N-Triples rows of the release's VoID)
+    into its description graph, in one SPARQL Update request: one transaction, so on a store
+    error the graph stays at the previous version. Then check the triple count (`expected`)
+    and a sample of added and deleted triples."""
+    check_iri(graph, "--graph")
+    update = to_sparql_update(patch, graph, _describe_ops(graph, description))
+    was = f"<{graph}> was left at the previous version"
+    try:
+        _call(store, "POST", store.update_endpoint, update.encode("utf-8"),
+              "application/sparql-update")
+    except urllib.error.HTTPError as exc:
+        raise PublishError(f"the store refused the patch: {_describe(exc)}; {was}") from None
+    except FAILURES as exc:
+        raise PublishError(f"no answer to the patch ({_describe(exc)}); the store applies it "
+                           "as one transaction, so the graph holds either the previous version "
+                           "or the complete new one") from None
+    try:
+        held = _held(store, graph)
+    except FAILURES as exc:
+        raise PublishError(f"patched, but reading <{graph}> back failed: "
+                           f"{_describe(exc)}") from None
+    if len(held) != expected:
+        raise PublishError(f"patched, but the store holds {len(held)} triples in <{graph}>, "
+                           f"not the release's {expected}")
+    missing = _keys(_sample(patch.adds)) - held
+    kept = _keys(_sample(patch.deletes)) & held
+    if missing or kept:
+        raise PublishError(f"patched, but of a sample of the patch {len(missing)} added "
+                           f"triple(s) are missing and {len(kept)} deleted one(s) remain in "
+                           f"<{graph}>")
+    return Published(graph, len(patch.adds) + len(patch.deletes), len(held))
