@@ -1,7 +1,7 @@
 #!/bin/sh
-# Install Debian's Chromium (/usr/bin/chromium) for the query-page test, tests/test_page.py,
-# when it is missing. The test drives this browser over the DevTools protocol; it never
-# downloads a browser of its own. Safe to run repeatedly: does nothing if Chromium is there.
+# Install Debian's Chromium (/usr/bin/chromium) for the browser tests (tests/test_page.py,
+# tests/test_pages.py) when it is missing. Playwright drives this browser through
+# executable_path; `playwright install` is never run and no browser is downloaded. Safe to run repeatedly: does nothing if Chromium is there.
 set -eu
 if [ -x /usr/bin/chromium ]; then
     exit 0

@@ -1,4 +1,4 @@
-"""The query page in Debian's headless Chromium, driven over the DevTools protocol.
+"""The query page in Debian's headless Chromium, driven by Playwright (tests/browser.py).
 
 A person's path: open the page, pick a named query, press Run, read the results table. The
 page must work with no network beyond the server itself: every request the browser makes is
@@ -8,83 +8,18 @@ checked to go to the server. Chromium comes from `scripts/ensure-chromium.sh` (r
 
 from __future__ import annotations
 
-import base64
 import json
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import websocket
-from serving import kb_server, stop
+from browser import SCREENSHOTS, Tab, chromium_tab
+from serving import kb_server
 
 from kb.query.run import bind, find_query, run
 from kb.rdf.terms import load_store
 from kb.serve.engine import Limits
-
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1280,1000", "--remote-debugging-port=0"]
-
-
-class DevTools:
-    """A minimal DevTools protocol client over one browser websocket (flat sessions)."""
-
-    def __init__(self, ws_url: str):
-        self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
-        self.next_id = 0
-        self.events: list[dict[str, Any]] = []
-
-    def call(self, method: str, session: str | None = None, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        msg: dict[str, Any] = {"id": self.next_id, "method": method, "params": params}
-        if session:
-            msg["sessionId"] = session
-        self.ws.send(json.dumps(msg))
-        while True:
-            reply = json.loads(self.ws.recv())
-            if reply.get("id") == self.next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def close(self) -> None:
-        self.ws.close()
-
-
-class Tab:
-    def __init__(self, devtools: DevTools, session: str):
-        self.dt = devtools
-        self.session = session
-
-    def js(self, expression: str) -> Any:
-        res = self.dt.call("Runtime.evaluate", self.session, expression=expression,
-                           returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in res:
-            raise RuntimeError(f"{expression}: {res['exceptionDetails']}")
-        return res["result"].get("value")
-
-    def wait_for(self, expression: str, timeout: float = 20.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = self.js(expression)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"waited {timeout} s for: {expression}")
-            time.sleep(0.1)
-
-    def screenshot(self, path: Path) -> None:
-        data = self.dt.call("Page.captureScreenshot", self.session, format="png")["data"]
-        path.write_bytes(base64.b64decode(data))
-
-    def requested_urls(self) -> list[str]:
-        return [e["params"]["request"]["url"] for e in self.dt.events
-                if e.get("method") == "Network.requestWillBeSent"]
 
 
 @pytest.fixture(scope="module")
@@ -94,44 +29,19 @@ def page_server(dist_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def tab(tmp_path: Path) -> Iterator[Tab]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: run scripts/ensure-chromium.sh (`make test` does) "
-                    "to install Debian's chromium package", pytrace=False)
-    profile = tmp_path / "profile"
-    profile.mkdir()
-    proc = subprocess.Popen([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}",
-                             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    devtools = None
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and len(port_file.read_text().split()) >= 2):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Chromium did not start (exit code {proc.poll()})")
-            time.sleep(0.1)
-        port, path = port_file.read_text().split()[:2]
-        devtools = DevTools(f"ws://127.0.0.1:{port}{path}")
-        target = devtools.call("Target.createTarget", url="about:blank")["targetId"]
-        session = devtools.call("Target.attachToTarget", targetId=target,
-                                flatten=True)["sessionId"]
-        for domain in ("Page", "Runtime", "Network"):
-            devtools.call(f"{domain}.enable", session)
-        yield Tab(devtools, session)
-    finally:
-        if devtools:
-            devtools.close()
-        stop(proc)
+def tab() -> Iterator[Tab]:
+    with chromium_tab() as t:
+        yield t
 
 
 def _open(tab: Tab, url: str) -> None:
-    tab.dt.call("Page.navigate", tab.session, url=url)
-    tab.wait_for("document.body && document.body.dataset.ready === 'true'")
+    tab.open(url)
 
 
 def _table(tab: Tab) -> dict[str, Any]:
-    tab.wait_for("document.getElementById('results').dataset.state !== 'running' && "
-                 "document.getElementById('results').dataset.state !== 'idle'")
+    tab.page.wait_for_function(
+        "() => document.getElementById('results').dataset.state !== 'running' && "
+        "document.getElementById('results').dataset.state !== 'idle'", timeout=20_000)
     return tab.js("""(() => {
       const r = document.getElementById('results');
       const t = document.getElementById('results-table');
@@ -165,7 +75,7 @@ def test_run_a_named_query_in_the_browser(tab: Tab, page_server: str, dist_dir: 
     assert "COUNT(DISTINCT ?s)" in tab.js("document.getElementById('query').value")
     tab.js("document.getElementById('run').click()")
     table = _table(tab)
-    tab.screenshot(tmp_path / "query-page.png")
+    tab.page.screenshot(path=SCREENSHOTS / "query-page.png")
     assert table["state"] == "done", table["status"]
     assert table["head"] == ["class", "count"]
     # the known row: as many people as the same query finds in-process
@@ -177,11 +87,11 @@ def test_run_a_named_query_in_the_browser(tab: Tab, page_server: str, dist_dir: 
     assert rows[person] == expected[person]
     assert len(table["rows"]) == len(expected)
     assert f"{len(expected)} rows" in table["status"]
-    png = (tmp_path / "query-page.png").read_bytes()
+    png = (SCREENSHOTS / "query-page.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     # nothing was fetched from anywhere but the server itself
-    urls = [u for u in tab.requested_urls() if not u.startswith(("data:", "about:"))]
-    assert urls and all(u.startswith(page_server) for u in urls), urls
+    assert tab.requests and tab.outside(page_server) == []
+    assert tab.errors == []
 
 
 def test_named_query_with_a_parameter_and_entity_links(tab: Tab, page_server: str,
@@ -191,7 +101,7 @@ def test_named_query_with_a_parameter_and_entity_links(tab: Tab, page_server: st
     tab.js("document.getElementById('param-actor').value = 'kirill-dmitriev'")
     tab.js("document.getElementById('run').click()")
     table = _table(tab)
-    tab.screenshot(tmp_path / "contacts-of-actor.png")
+    tab.page.screenshot(path=tmp_path / "contacts-of-actor.png")
     assert table["state"] == "done", table["status"]
     q = find_query("contacts-of-actor")
     expected = run(load_store(dist_dir / "kb.ttl"), q, bind(q, {"actor": "kirill-dmitriev"}))
@@ -200,9 +110,8 @@ def test_named_query_with_a_parameter_and_entity_links(tab: Tab, page_server: st
     contact = table["rows"][0][1]
     assert contact["href"].startswith("/id/")
     # follow the link: the entity's page opens, with its label as the heading
-    tab.dt.call("Page.navigate", tab.session, url=page_server.rstrip("/") + contact["href"])
-    heading = tab.wait_for("document.querySelector('h1') && "
-                           "document.querySelector('h1').textContent")
+    tab.page.goto(page_server.rstrip("/") + contact["href"])
+    heading = tab.page.text_content("h1")
     label = {str(r[1]): str(r[3]) for r in expected.rows}
     assert heading == label[contact["title"]]
 

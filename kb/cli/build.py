@@ -8,7 +8,8 @@ import click
 
 from kb.cli.common import CONTEXT, dist_option, reports_errors, seeds_option
 
-FORMATS = ["turtle", "ntriples", "jsonld", "trig", "ftm"]  # kb.interop.formats.FORMATS
+FORMATS = ["turtle", "ntriples", "jsonld", "trig", "ftm", "gexf",
+           "graphml"]  # kb.interop.formats.FORMATS
 PROFILES = ["kb", "schema.org"]  # kb.interop.formats.PROFILES (tested to agree)
 
 
@@ -59,7 +60,8 @@ def validate(seeds_dir: Path) -> None:
 @seeds_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="turtle",
               show_default=True,
-              help="RDF format, or ftm for FollowTheMoney entities (JSON lines).")
+              help="RDF format; ftm for FollowTheMoney entities (JSON lines); gexf or graphml "
+                   "for the actors' network (Gephi, Cytoscape).")
 @click.option("--profile", type=click.Choice(PROFILES), default="kb", show_default=True,
               help="kb: the KB itself; schema.org: the KB mapped to plain schema.org.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
@@ -77,9 +79,10 @@ def export(seeds_dir: Path, fmt: str, profile: str, output: Path | None) -> None
       kb export --format trig -o dist/kb.trig
       kb export --profile schema.org --format jsonld -o dist/kb.schema-org.jsonld
       kb export --format ftm -o dist/kb.ftm.json
+      kb export --format gexf -o dist/kb.gexf
     """
-    if fmt == "ftm" and profile != "kb":
-        raise click.BadParameter("the ftm format maps the KB itself; leave --profile out",
+    if fmt in ("ftm", "gexf", "graphml") and profile != "kb":
+        raise click.BadParameter(f"the {fmt} format maps the KB itself; leave --profile out",
                                  param_hint="--profile")
     from kb.build import run
     from kb.core.files import write_atomic

@@ -15,7 +15,8 @@ from kb.rdf.ontology import load_ontology
 from kb.seeds.schema import load_schema
 
 FORMATS = {"turtle": "ttl", "ntriples": "nt", "jsonld": "jsonld", "trig": "trig",
-           "ftm": "ftm.json"}
+           "ftm": "ftm.json", "gexf": "gexf", "graphml": "graphml"}
+GRAPH_FORMATS = ("gexf", "graphml")  # the actors' network (kb.interop.pictures), not RDF
 PROFILES = ("kb", *views.VIEW_FILES)  # kb: the KB itself; others: views in queries/views/
 
 
@@ -138,8 +139,13 @@ def serialise(loaded: Loaded, fmt: str, profile: str = "kb") -> bytes:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
-    if profile != "kb" and fmt == "ftm":
-        raise ValueError("the ftm format maps the KB itself: it takes no --profile")
+    if profile != "kb" and fmt in ("ftm", *GRAPH_FORMATS):
+        raise ValueError(f"the {fmt} format maps the KB itself: it takes no --profile")
+    if fmt in GRAPH_FORMATS:
+        from kb.interop.pictures import graph_bytes
+        from kb.rdf.terms import to_store
+
+        return graph_bytes(to_store(loaded.graph), fmt)
     if profile != "kb":
         return _view_bytes(views.construct(loaded.graph, profile, load_ontology()), fmt, profile)
     if fmt == "turtle":

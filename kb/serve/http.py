@@ -42,10 +42,13 @@ from kb.rdf.terms import load_store
 from kb.seeds.schema import load_schema
 from kb.serve.conneg import choose
 from kb.serve.engine import Answer, Engine, Job, Limits, Term, WorkerConfig, accept_for
-from kb.serve.pages import EntityPages, page
+from kb.serve.pages import EntityPages
 
 WEB = Path(__file__).resolve().parent / "web"
-STATIC = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
+STATIC = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8",
+          "pages.js": "text/javascript; charset=utf-8", "pages.css": "text/css; charset=utf-8",
+          "vendor/cytoscape.min.js": "text/javascript; charset=utf-8",
+          "vendor/cytoscape.LICENSE": "text/plain; charset=utf-8"}
 MAX_BODY = 1 * 2**20
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
@@ -55,7 +58,8 @@ ENTITY_CACHE = 512  # rendered entity bodies kept
 READ_ONLY = "this endpoint is read-only: updates and graph changes are refused"
 ENTITY_FORMATS = {"text/html": None, "application/xhtml+xml": None,
                   "text/turtle": ox.RdfFormat.TURTLE,
-                  "application/n-triples": ox.RdfFormat.N_TRIPLES}
+                  "application/n-triples": ox.RdfFormat.N_TRIPLES,
+                  "application/ld+json": ox.RdfFormat.JSON_LD}
 
 
 @dataclass
@@ -190,8 +194,14 @@ class App:
             return self.query_list()
         if path.startswith("/query/"):
             return self.named(req, unquote(path[len("/query/"):]))
+        if path.startswith("/id/") and path.endswith(("/network.json", "/timeline.json")):
+            rest, view = unquote(path[len("/id/"):]).rsplit("/", 1)
+            return self.picture(req, rest, view)
         if path.startswith("/id/"):
             return self.entity(req, unquote(path[len("/id/"):]))
+        if path == "/search":
+            text = (req.params.get("q") or [""])[-1]
+            return Response.html(200, self.pages.search_html(text))
         if path == "/favicon.ico":
             return Response(204, TEXT, b"")
         return Response.text(404, f"not found: {path}. The query page is at /, the SPARQL "
@@ -298,8 +308,8 @@ class App:
         if not rest or not self.pages.exists(iri):
             message = f"no KB node is described at {iri}"
             if media in ("text/html", "application/xhtml+xml"):
-                return Response.html(404, page("Not found", f"<h1>Not found</h1><p>{message}"
-                                                           "</p>"))
+                return Response.html(404, self.pages.search_html(
+                    rest.rsplit("/", 1)[-1].replace("-", " "), 404, message))
             return Response.text(404, message)
         headers = {"Vary": "Accept"}
         if media is None:
@@ -310,6 +320,19 @@ class App:
         if rdf_format is None:
             return Response(200, HTML, body, {**headers, "Content-Security-Policy": CSP})
         return Response(200, f"{rdf_format.media_type}; charset=utf-8", body, headers)
+
+
+    def picture(self, req: Request, rest: str, view: str) -> Response:
+        """The network or timeline view's data for /id/<rest> as JSON (kb.interop.pictures)."""
+        iri = self.pages.iri_for_path(rest)
+        if not rest or not self.pages.exists(iri):
+            return Response.text(404, f"no KB node is described at {iri}")
+        try:
+            doc = self.pages.picture_json(iri, view, req.params)
+        except ValueError as exc:
+            return Response.text(400, str(exc))
+        return Response(200, "application/json", json.dumps(doc, indent=1).encode("utf-8"),
+                        {"Cache-Control": "no-cache"})
 
 
 def create_app(data: Path, limits: Limits | None = None, workers: int = 2,
