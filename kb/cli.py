@@ -65,7 +65,7 @@ def main() -> None:
 @_seeds_option
 @click.option("--dist", type=click.Path(path_type=Path, file_okay=False), default=DIST,
               show_default=True, help="Where to write kb.ttl and ontology.ttl.")
-@click.option("--quiet", is_flag=True, help="No progress bars (none either off a terminal).")
+@click.option("--quiet", is_flag=True, help="No progress bars, nor stage lines off a terminal.")
 @click.option("--no-cache", is_flag=True, help="Build from scratch, without build-cache/.")
 @_reports_errors
 def build(seeds_dir: Path, dist: Path, quiet: bool = False, no_cache: bool = False) -> None:
