@@ -261,7 +261,8 @@ class _Gen:
 
 def generate(out: Path, facts: int, per_rule: int | None = None,
              per_file: int = FACTS_PER_FILE) -> SynthResult:
-    """Write `facts` synthetic facts (injected violations included) under out/seeds."""
+    """Write `facts` synthetic facts (injected violations included; none with per_rule=0)
+    under out/seeds."""
     k = per_rule if per_rule is not None else 1 + facts // 5000
     gen = _Gen(facts, k)
     seeds = out / "seeds"
@@ -289,7 +290,9 @@ def generate(out: Path, facts: int, per_rule: int | None = None,
             (seeds / "facts" / f"facts-{files:05d}.yaml").write_text("\n".join(text) + "\n")
             files += 1
             prev_ids, ids, chunk = ids, [], []
-    (seeds / "facts" / "zz-violations.yaml").write_text("\n".join(["facts:", *injected]) + "\n")
+    if injected:  # per_rule=0: a conforming seed set (kb build writes dist/ for it)
+        (seeds / "facts" / "zz-violations.yaml").write_text(
+            "\n".join(["facts:", *injected]) + "\n")
     gen.entities()
     for name, lines in gen.entity_lines.items():
         for n in range(0, len(lines), ENTITIES_PER_FILE):  # no file for a kind never used
@@ -299,7 +302,7 @@ def generate(out: Path, facts: int, per_rule: int | None = None,
             files += 1
     params = _params(gen)
     edit = f"f-{regular // 2:07d}" if regular else "x-para-0"
-    result = SynthResult(seeds, facts, gen.expected, params, edit, files + 1)
+    result = SynthResult(seeds, facts, gen.expected, params, edit, files + bool(injected))
     (out / "expected.json").write_text(json.dumps(result.to_json(), indent=1))
     return result
 

@@ -38,7 +38,7 @@ import tempfile
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib import metadata
@@ -46,12 +46,12 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import URIRef
 
 from kb.build.delta import affected_focus, quads, store_triples
 from kb.build.delta import items as seed_items
 from kb.build.stages import (
     Built,
+    assembled,
     check_results,
     full,
     gc_paused,
@@ -68,8 +68,16 @@ from kb.core.paths import CHECKS, ONTOLOGY, SEED_SCHEMA, SHAPES_DIR
 from kb.core.progress import Progress
 from kb.interop.voidcounts import Counts, count, update
 from kb.query.run import list_queries
-from kb.rdf.stream import FastLoaded, Mapper, Meta, sig_of
-from kb.rdf.turtle import BlockFile, Entry, Namer, in_order, renumber, store_in_order
+from kb.rdf.stream import (
+    ByRecord,
+    FastLoaded,
+    Mapper,
+    Meta,
+    document_order,
+    renumber_blocks,
+    sig_of,
+)
+from kb.rdf.turtle import BlockFile, Namer, store_in_order
 from kb.seeds.check import Record, SeedSet, _Checker, _display, read_seeds, seed_files
 from kb.seeds.fast_yaml import read_yaml_fast
 from kb.seeds.schema import Schema
@@ -112,29 +120,6 @@ class State:
 
 MAX_RUNS = 10_000  # reads kb.ttl may take from the block file before it is stored in order
 MAX_DIRTY = 1000  # records an incremental build may redo however few there are in all
-
-
-class ByRecord(Mapping):
-    """Node -> what a Meta field (origin, source_of) says of it, looked up in the record the
-    node's IRI names when asked, instead of a dict of every node made on each rebuild."""
-
-    def __init__(self, metas: dict[str, Meta], base: str, name: str, kind: type):
-        self.metas, self.base, self.name, self.kind = metas, base, name, kind
-
-    def __getitem__(self, node: object) -> Any:
-        s = str(node)
-        m = self.metas.get(s[len(self.base):].split("/", 1)[0]) \
-            if s.startswith(self.base) else None
-        for n, value in getattr(m, self.name, ()):
-            if n == s:
-                return self.kind(value)
-        raise KeyError(node)
-
-    def __iter__(self) -> Iterator[URIRef]:
-        return (URIRef(n) for m in self.metas.values() for n, _ in getattr(m, self.name))
-
-    def __len__(self) -> int:
-        return sum(len(getattr(m, self.name)) for m in self.metas.values())
 
 
 def fingerprint(engine: str) -> str:
@@ -353,8 +338,9 @@ def _fresh(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
     offsets, sizes = _in_document_order(res.metas, res.refs)
     _save(root, State(fp, files, res.metas, res.local, Counter(res.refs), res.prefixes,
                       {"": uses}, res.rules, built.void))
-    with progress.stage("export"):  # after saving: the two are never in memory at once
+    with progress.stage("export") as step:  # after saving: both are never in memory at once
         built.kb_ttl = res.blocks.assemble(res.header, offsets, sizes)
+        step.done = assembled(built.kb_ttl)
         res.blocks.close()
         store_in_order(root / "blocks.bin", built.kb_ttl, res.header)
     built.store = _reopen(root, built.store)
@@ -366,17 +352,9 @@ def _fresh(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
 def _in_document_order(metas: dict[str, Meta], refs: dict[str, int]) -> tuple[array, array]:
     """Give every block the offset it will have once the block file is stored in document
     order; the offsets and sizes it has now, in that order."""
-    ordered = in_order((e for m in metas.values() for e in m.blocks), refs)
-    offsets, sizes = array("q", (e[2] for e in ordered)), array("q", (e[3] for e in ordered))
-    _renumber(metas, ordered)
+    offsets, sizes, order = document_order(metas.values(), refs)
+    renumber_blocks(metas.values(), order, sizes)
     return offsets, sizes
-
-
-def _renumber(metas: dict[str, Meta], ordered: list[Entry]) -> None:
-    """Point every record's blocks at where `store_in_order` puts them."""
-    at = renumber(ordered)
-    for m in metas.values():
-        m.blocks = [(s, c, at[s], n) for s, c, _, n in m.blocks]
 
 
 def _reopen(root: Path, store: ox.Store) -> ox.Store:
@@ -389,7 +367,7 @@ def _reopen(root: Path, store: ox.Store) -> ox.Store:
 
 def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: Plan,
                  jobs: int, progress: Progress) -> Built:
-    with progress.stage("read seeds"), gc_paused():
+    with progress.stage("read seeds") as step, gc_paused():
         digests = _digests(seeds_dir)
         changed = {n for n, (_, d) in digests.items()
                    if n not in state.files or state.files[n].digest != d}
@@ -451,6 +429,7 @@ def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_
                     checker._check_corroboration(name, item)
         if checker.problems:
             raise _Miss
+        step.done = f"read {len(changed)} changed of {len(digests)} seed files"
     return _apply(seeds_dir, root, state, schema, the_plan, jobs, progress, digests, declared,
                   dirty, gone)
 
@@ -464,7 +443,7 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
     store = open_store(root / "store")
     blocks = BlockFile(root / "blocks.bin", append=True)
     mapper = Mapper(schema, seeds, store, blocks)
-    with progress.stage("map to RDF", total=len(dirty)), gc_paused():
+    with progress.stage("map to RDF", total=len(dirty)) as step, gc_paused():
         old = quads(store, [s for rid in dirty | gone if rid in state.metas
                              for s in state.metas[rid].subjects])
         for q in old:
@@ -494,6 +473,7 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         state.metas.update(new_metas)
         state.metas = {rid: state.metas[rid] for rid in declared}  # declaration order
         state.prefixes.update(mapper.namer.used)
+        step.done = f"mapped {len(new_metas)} changed records"
     with progress.stage("validate", total=2) as step:
         changes = Changes(store, minus | plus, minus)
         rules, focus_of = {}, {}
@@ -529,20 +509,22 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         state.core = local
         raw += local
         step()
+        step.done = f"revalidated {len(focus)} nodes"
     loaded = FastLoaded(lambda: read_seeds(seeds_dir, schema, reader=read_yaml_fast),
                         ByRecord(state.metas, mapper.base, "origin", str),  # type: ignore[arg-type]
                         ByRecord(state.metas, mapper.base, "source_of", set),  # type: ignore[arg-type]
                         sum(m.triples for m in state.metas.values()), schema, list(digests))
     report_issues = to_issues(raw, loaded, mapper.col.g)
-    with progress.stage("export"):
+    with progress.stage("export") as step:
         header = Namer.header_of(state.prefixes, [p for p, n in uses.items() if n > 0])
-        ordered = in_order((e for m in state.metas.values() for e in m.blocks), state.refs)
-        kb_ttl = blocks.assemble(header, [e[2] for e in ordered], [e[3] for e in ordered])
+        offsets, sizes, order = document_order(state.metas.values(), state.refs)
+        kb_ttl = blocks.assemble(header, offsets, sizes)
         blocks.close()
         moved = blocks.runs > MAX_RUNS or blocks.size > 2 * len(kb_ttl) + 2**20
         if moved:  # edits scattered or stale blocks piled up: store them in order again
-            _renumber(state.metas, ordered)
+            renumber_blocks(state.metas.values(), order, sizes)
             store_in_order(root / "blocks.bin", kb_ttl, header)
+        step.done = assembled(kb_ttl)
     rids_of: dict[str, list[str]] = {name: [] for name in digests}
     for rid, rec in declared.items():
         rids_of[rec.file].append(rid)

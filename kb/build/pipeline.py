@@ -57,7 +57,7 @@ def check_fast(seeds_dir: Path = SEEDS, *, cache_dir: Path | None = None,
     progress = progress or Progress(quiet=True)
     jobs = jobs or default_jobs()
     schema = load_schema()
-    with progress.stage("plan"):
+    with progress.stage("plan", say=False):
         the_plan = _plan(engine, cache_dir)
     if cache_dir is not None:
         return cached_build(seeds_dir, cache_dir, schema, the_plan, engine, jobs, progress)

@@ -29,17 +29,27 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import Graph
 
+from kb.core.errors import InputError
 from kb.core.paths import CHECKS
 from kb.core.progress import Progress
 from kb.interop.void import Figures
 from kb.interop.voidcounts import Counts, count
 from kb.query.run import QueryFile, list_queries, run
-from kb.rdf.stream import Collector, FastLoaded, Mapper, Meta
+from kb.rdf.stream import (
+    ByRecord,
+    Collector,
+    FastLoaded,
+    Mapper,
+    Meta,
+    document_order,
+    release_memory,
+)
 from kb.rdf.terms import from_ox
 from kb.rdf.turtle import BlockFile
-from kb.seeds.check import SeedSet, read_seeds
+from kb.seeds.check import Record, SeedSet, _Checker, _display, read_seeds, seed_files
 from kb.seeds.fast_yaml import read_yaml_fast
 from kb.seeds.schema import Schema
+from kb.seeds.strict_yaml import line_of
 from kb.validate.chunks import split
 from kb.validate.core import ILL_TYPED, META, core_query_issues
 from kb.validate.relevance import focus_on, restrict
@@ -240,38 +250,68 @@ class Full:
     blocks: BlockFile
 
     def export(self, progress: Progress) -> Built:
-        with progress.stage("export"):
-            self.built.kb_ttl = self.blocks.document(
-                self.header, (e for m in self.metas.values() for e in m.blocks), self.refs)
+        with progress.stage("export") as step:
+            offsets, sizes, _ = document_order(self.metas.values(), self.refs)
+            self.built.kb_ttl = self.blocks.assemble(self.header, offsets, sizes)
+            del offsets, sizes
             self.blocks.close()
+            step.done = assembled(self.built.kb_ttl)
+            release_memory()
         return self.built
+
+
+def assembled(kb_ttl: bytes) -> str:
+    """The export stage's progress line."""
+    return f"assembled kb.ttl ({len(kb_ttl) / 2**20:.1f} MiB)"
 
 
 def full(seeds_dir: Path, work: Path, schema: Schema, the_plan: Plan, jobs: int,
          progress: Progress) -> Full:
-    """Load and validate everything from scratch into `work` (the store and the block file)."""
+    """Load and validate everything from scratch into `work` (the store and the block file).
+
+    When pySHACL has nothing left to check (the_plan.rest is None, the usual case) the seed
+    set is read one file's YAML at a time (`read_lean`) and each record's values are dropped
+    once it is mapped, so the seeds, their RDF and the cache's metadata are never all in
+    memory at once."""
+    lean = the_plan.rest is None
     with gc_paused():
-        with progress.stage("read seeds"):
-            seeds = read_seeds(seeds_dir, schema, reader=read_yaml_fast)
+        with progress.stage("read seeds") as step:
+            seeds = read_lean(seeds_dir, schema) if lean else \
+                read_seeds(seeds_dir, schema, reader=read_yaml_fast)
+            step.done = f"read {len(seeds.files)} seed files ({len(seeds.records)} records)"
+            release_memory()
         store = open_store(work / "store")
         blocks = BlockFile(work / "blocks.bin")
         mapper = Mapper(schema, seeds, store, blocks)
         metas: dict[str, Meta] = {}
+        corro: dict[str, list[str]] = {}
+        col = mapper.col
         with progress.stage("map to RDF", total=len(seeds.records)) as step:
             for i, rec in enumerate(seeds.records.values()):
                 metas[rec.id], _ = mapper.add(rec)
+                _corroborates(corro, rec)
+                if lean:  # what is kept of it is in its Meta (ByRecord reads origins there)
+                    col.origin.clear()
+                    col.source_of.clear()
+                    if rec.type != "source":  # a source's publisher is read by its citers
+                        rec.values, rec.citations = {}, []
                 if i % 1000 == 999:
                     step(1000)
             mapper.flush()
             add_axioms(store, the_plan)
             mark_ill_typed(store, mapper.ill_typed)
-    corro, files = corroborations(seeds), seeds.files
-    if the_plan.rest is None:  # nothing left for pySHACL: free the seeds (most of the memory)
-        seeds = mapper.col.seeds = None  # type: ignore[assignment]
+            step.done = f"mapped {len(metas)} records to {mapper.triples} triples"
+            release_memory()
+    files = seeds.files
+    if lean:  # nothing left for pySHACL: free the seeds
+        seeds = col.seeds = None  # type: ignore[assignment]
+        origin: Any = ByRecord(metas, mapper.base, "origin", str)
+        source_of: Any = ByRecord(metas, mapper.base, "source_of", set)
+    else:
+        origin, source_of = col.origin, col.source_of
     lazy = seeds if seeds is not None else \
         (lambda: read_seeds(seeds_dir, schema, reader=read_yaml_fast))  # re-read if asked for
-    loaded = FastLoaded(lazy, mapper.col.origin, mapper.col.source_of, mapper.triples, schema,
-                        files)
+    loaded = FastLoaded(lazy, origin, source_of, mapper.triples, schema, files)
     with progress.stage("validate", total=3) as step:
         whole = whole_graph(store, the_plan, jobs)
         rules, checks, local = whole.rules, whole.checks, whole.local
@@ -285,7 +325,9 @@ def full(seeds_dir: Path, work: Path, schema: Schema, the_plan: Plan, jobs: int,
             raw += shacl
         step()
         raw += local
-    report = Report(to_issues(raw, loaded, mapper.col.g))
+        step.done = f"validated {mapper.triples} triples ({len(raw)} issues)"
+        release_memory()
+    report = Report(to_issues(raw, loaded, col.g))
     built = Built(loaded, report, b"", store, progress.timings,
                   {"records": len(metas), "rebuilt": len(metas), "triples": mapper.triples})
     return Full(built, metas, corro, mapper.refs, dict(mapper.namer.used), local,
@@ -293,14 +335,79 @@ def full(seeds_dir: Path, work: Path, schema: Schema, the_plan: Plan, jobs: int,
                 mapper.namer.header(), blocks)
 
 
-def corroborations(seeds: SeedSet) -> dict[str, list[str]]:
-    """For each seed file, the facts of other files its corroborations cite."""
-    out: dict[str, list[str]] = {}
-    for rec in seeds.records.values():
-        for c in rec.citations:
-            if c.file != rec.file and rec.id not in out.setdefault(c.file, []):
-                out[c.file].append(rec.id)
+def read_lean(seeds_dir: Path, schema: Schema) -> SeedSet:
+    """`read_seeds(seeds_dir, schema, reader=read_yaml_fast)`, holding one file's YAML at a
+    time: the ids are declared file by file, then each file is read again and its records
+    checked, in the order kb.seeds checks them (the YAML of a 50 MB seed set is ~0.8 GB of
+    Python objects; parsing it twice costs a few % of a build). Any problem, or a file that
+    changed in between, and the seeds are read again by read_seeds, whose errors are the
+    ones reported."""
+    def reference() -> SeedSet:
+        return read_seeds(seeds_dir, schema, reader=read_yaml_fast)
+
+    checker = _Checker(schema)
+    files = seed_files(seeds_dir)
+    if not files:
+        return reference()
+    names: list[str] = []
+    todo: list[tuple[Path, str, list[str]]] = []
+    for path in files:
+        name = _display(path)
+        names.append(name)
+        try:
+            doc = read_yaml_fast(path, name)
+        except InputError:
+            return reference()
+        checker.declare(name, doc)
+        if checker.problems:
+            return reference()
+        items = _declared(doc, checker.records, name)
+        for rid in items:
+            checker.raw[rid] = None  # read again below
+        todo.append((path, name, list(items)))
+        del doc, items
+    for path, name, rids in todo:
+        if not rids:
+            continue
+        try:
+            items = _declared(read_yaml_fast(path, name), checker.records, name)
+        except InputError:
+            return reference()
+        if list(items) != rids:
+            return reference()
+        for rid in rids:
+            checker._check_record(checker.records[rid], items[rid])
+        del items
+    checker.raw = {}
+    for name, item, _ in checker.corroborations:
+        checker._check_corroboration(name, item)
+    if checker.problems:
+        return reference()
+    return SeedSet(checker.records, names)
+
+
+def _declared(doc: Any, records: dict[str, Record], name: str) -> dict[str, Any]:
+    """The items of a seed file that declared records (as kb.seeds._Checker.declare walks
+    it), by id, in order."""
+    out: dict[str, Any] = {}
+    if not isinstance(doc, dict):
+        return out
+    for key in ("entities", "facts"):
+        items = doc.get(key)
+        if not isinstance(items, list):
+            continue
+        for i, item in enumerate(items):
+            rid = item.get("id") if isinstance(item, dict) else None
+            rec = records.get(rid) if isinstance(rid, str) else None
+            if rec is not None and rec.file == name and rec.line == line_of(items, i):
+                out[rid] = item  # type: ignore[index]
     return out
+
+
+def _corroborates(out: dict[str, list[str]], rec: Record) -> None:
+    for c in rec.citations:
+        if c.file != rec.file and rec.id not in out.setdefault(c.file, []):
+            out[c.file].append(rec.id)
 
 
 def remove_tree(path: Path) -> None:

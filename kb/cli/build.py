@@ -16,7 +16,7 @@ PROFILES = ["kb", "schema.org"]  # kb.interop.formats.PROFILES (tested to agree)
 @click.command(context_settings=CONTEXT)
 @seeds_option
 @dist_option
-@click.option("--quiet", is_flag=True, help="No progress bars (none either off a terminal).")
+@click.option("--quiet", is_flag=True, help="No progress bars, nor stage lines off a terminal.")
 @click.option("--no-cache", is_flag=True, help="Build from scratch, without build-cache/.")
 @reports_errors
 def build(seeds_dir: Path, dist: Path, quiet: bool = False, no_cache: bool = False) -> None:

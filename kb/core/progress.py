@@ -1,4 +1,4 @@
-"""Progress per stage for long builds: rich's bars on a terminal, nothing otherwise."""
+"""Progress per stage for long builds: rich's bars on a terminal, one line per stage otherwise."""
 
 from __future__ import annotations
 
@@ -9,15 +9,32 @@ from contextlib import contextmanager
 from typing import Any
 
 
+class Step:
+    """What a stage's body gets: `step(n)` advances its bar; `step.done = "read 37 seed
+    files"` words its line off a terminal (default: the stage's name)."""
+
+    def __init__(self, advance: Any):
+        self._advance = advance
+        self.done: str | None = None
+
+    def __call__(self, n: int = 1) -> None:
+        self._advance(n)
+
+
 class Progress:
     """`with progress.stage("validate", total=n) as step: step(k)` times and shows a stage.
 
-    Bars go to stderr, and only when it is a terminal and quiet is off; the stage timings
-    are kept either way (`timings`)."""
+    Unless quiet: bars on stderr when it is a terminal; otherwise (a log, a pipe, CI) one line
+    per stage that ended, with its time: `kb build: read 37 seed files in 1.2 s`. Stages
+    opened with `say=False` (set-up) get no line. The stage timings are kept either way
+    (`timings`)."""
 
-    def __init__(self, quiet: bool = False, stream: Any = None):
+    def __init__(self, quiet: bool = False, stream: Any = None, label: str = "kb build"):
         self.stream = stream or sys.stderr
-        self.enabled = not quiet and bool(getattr(self.stream, "isatty", lambda: False)())
+        tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = not quiet and tty
+        self.lines = not quiet and not tty
+        self.label = label
         self.timings: dict[str, float] = {}
         self._bar: Any = None
         if self.enabled:
@@ -38,21 +55,28 @@ class Progress:
             self._bar.stop()
 
     @contextmanager
-    def stage(self, name: str, total: int | None = None) -> Iterator[Any]:
-        """Time a stage; the yielded function advances its bar by n."""
+    def stage(self, name: str, total: int | None = None, say: bool = True) -> Iterator[Step]:
+        """Time a stage; the yielded Step advances its bar by n. A stage that raises gets no
+        line (the error says what happened)."""
         task = self._bar.add_task(name, total=total) if self._bar is not None else None
         start = time.perf_counter()
 
-        def step(n: int = 1) -> None:
+        def advance(n: int = 1) -> None:
             if task is not None:
                 self._bar.advance(task, n)
 
+        step = Step(advance)
+        ok = False
         try:
             yield step
+            ok = True
         finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+            took = time.perf_counter() - start
+            self.timings[name] = self.timings.get(name, 0.0) + took
             if task is not None:
                 t = self._bar.tasks[task]
                 self._bar.update(task, completed=t.total if t.total is not None else 1,
                                  total=t.total if t.total is not None else 1)
-
+            if ok and say and self.lines:
+                print(f"{self.label}: {step.done or name} in {took:.1f} s", file=self.stream,
+                      flush=True)

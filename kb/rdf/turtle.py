@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,7 +182,9 @@ class BlockFile:
     def document(self, header: str, entries: Iterable[Entry], refs: dict[str, int]) -> bytes:
         """PREFIX lines, then the blocks in rdflib's order (`in_order`)."""
         ordered = in_order(entries, refs)
-        return self.assemble(header, [e[2] for e in ordered], [e[3] for e in ordered])
+        offsets, sizes = array("q", (e[2] for e in ordered)), array("q", (e[3] for e in ordered))
+        del ordered
+        return self.assemble(header, offsets, sizes)
 
     def assemble(self, header: str, offsets: Sequence[int], sizes: Sequence[int]) -> bytes:
         """PREFIX lines, then the blocks at these offsets, read from the file: one read per run
@@ -217,8 +220,14 @@ def in_order(entries: Iterable[Entry], refs: dict[str, int]) -> list[Entry]:
     used as objects, then IRI."""
     items = list(entries)
     classes = sorted((e for e in items if e[1]), key=lambda e: e[0])
-    rest = sorted((e for e in items if not e[1]), key=lambda e: (refs.get(e[0], 0), e[0]))
-    return classes + rest
+    rest = [e for e in items if not e[1]]
+    del items
+    # by IRI, then (stable) by use count: the order of the key (count, IRI), without a key
+    # tuple for each of 10^6 subjects
+    rest.sort(key=lambda e: e[0])
+    rest.sort(key=lambda e: refs.get(e[0], 0))
+    classes += rest
+    return classes
 
 
 def renumber(ordered: Sequence[Entry]) -> dict[str, int]:
