@@ -37,15 +37,19 @@ def store() -> ox.Store:
     return s
 
 
-def _connects(store: ox.Store, query: str, listener: LoopbackListener) -> bool:
-    """Oracle: does pyoxigraph, unguarded, open a connection for this query?"""
-    before = len(listener.connections)
+def _run_unguarded(store: ox.Store, query: str) -> None:
     try:
         result = store.query(query)
         if isinstance(result, (ox.QuerySolutions, ox.QueryTriples)):
             list(result)
     except (SyntaxError, OSError, RuntimeError, ValueError):
         pass
+
+
+def _connects(store: ox.Store, query: str, listener: LoopbackListener) -> bool:
+    """Oracle: does pyoxigraph, unguarded, open a connection for this query?"""
+    before = len(listener.connections)
+    _run_unguarded(store, query)
     deadline = time.monotonic() + 0.5
     while len(listener.connections) == before and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -142,15 +146,6 @@ def _fuzz(rng: random.Random, url: str) -> str:
             + rng.choice(GLUES) + "{ ?s ?p ?o }")
     values = "VALUES ?e { <" + url + "> } " if "?e" in body else ""
     return f"PREFIX r: <{url}#> SELECT * WHERE {{ {values}{body} }}"
-
-
-def _run_unguarded(store: ox.Store, query: str) -> None:
-    try:
-        result = store.query(query)
-        if isinstance(result, (ox.QuerySolutions, ox.QueryTriples)):
-            list(result)
-    except (SyntaxError, OSError, RuntimeError, ValueError):
-        pass
 
 
 def _settle(listener: LoopbackListener) -> int:
