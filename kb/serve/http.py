@@ -48,12 +48,20 @@ WEB = Path(__file__).resolve().parent / "web"
 STATIC = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8",
           "pages.js": "text/javascript; charset=utf-8", "pages.css": "text/css; charset=utf-8",
           "vendor/cytoscape.min.js": "text/javascript; charset=utf-8",
-          "vendor/cytoscape.LICENSE": "text/plain; charset=utf-8"}
+          "vendor/cytoscape.LICENSE": "text/plain; charset=utf-8",
+          "vendor/yasgui/yasgui.min.js": "text/javascript; charset=utf-8",
+          "vendor/yasgui/yasgui.min.css": "text/css; charset=utf-8",
+          "vendor/yasgui/LICENSE": "text/plain; charset=utf-8"}
 MAX_BODY = 1 * 2**20
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# The query page alone also allows YASGUI's two constant <style> elements (its column resizer's
+# rules, and the cursor while a column is dragged), each by its SHA-256: see docs/serve.md.
+YASGUI_STYLES = ("'sha256-zCK2EVMoPc04mRF/g5CotUvxbJPWS+8V0b+s9ptqQIk=' "
+                 "'sha256-c0O6TmFAkgpNbHxKAa1BrveWHHopjEtC47i0PzMudxg='")
+QUERY_CSP = CSP.replace("style-src 'self';", f"style-src 'self' {YASGUI_STYLES};")
 ENTITY_CACHE = 512  # rendered entity bodies kept
 READ_ONLY = "this endpoint is read-only: updates and graph changes are refused"
 ENTITY_FORMATS = {"text/html": None, "application/xhtml+xml": None,
@@ -212,7 +220,7 @@ class App:
         body = (WEB / name).read_bytes()
         headers = {"Cache-Control": "no-cache"}
         if content_type == HTML:
-            headers["Content-Security-Policy"] = CSP
+            headers["Content-Security-Policy"] = QUERY_CSP if name == "index.html" else CSP
         return Response(200, content_type, body, headers)
 
     def query_list(self) -> Response:
