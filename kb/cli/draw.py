@@ -14,7 +14,13 @@ OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay
 
 @click.group(context_settings=CONTEXT)
 def draw() -> None:
-    """Draw the KB as SVG: an entity's network, or actors' timelines (as on the pages)."""
+    """Draw the KB as SVG: an entity's network, or actors' timelines (as on the pages).
+
+    \b
+    Examples:
+      kb draw network --entity kirill-dmitriev --hops 2 -o dmitriev.svg
+      kb draw timeline --entity steve-witkoff --entity kirill-dmitriev -o witkoff.svg
+    """
 
 
 def _store_and_iris(seeds_dir: Path, ids: tuple[str, ...]):  # noqa: ANN202
