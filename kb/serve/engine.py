@@ -28,7 +28,7 @@ from kb.rdf.terms import load_store
 from kb.serve.conneg import choose
 
 TEXT = "text/plain; charset=utf-8"
-STARTUP_TIMEOUT = 60.0
+STARTUP_TIMEOUT = 900.0  # loading the KB: a minute or more at 10^5 facts on a busy machine
 
 RESULT_FORMATS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
