@@ -8,6 +8,9 @@ filter is synchronised to every thread of the process and inherited by its child
 cannot be lifted. Query workers (kb serve) and the child that runs `kb query` install it
 before they read a query, so a SERVICE that slipped past the guard still reaches nobody.
 
+`cap_memory` bounds what a query may allocate beyond what the process holds already (the KB
+it loaded), so a runaway query cannot take the machine's memory.
+
 Fail closed: where the filter cannot be installed, `deny_network` raises, and the process
 that needed it refuses to run queries.
 """
@@ -15,6 +18,7 @@ that needed it refuses to run queries.
 from __future__ import annotations
 
 import errno
+import resource
 import socket
 
 
@@ -47,3 +51,11 @@ def network_allowed() -> bool:
         return False
     s.close()
     return True
+
+
+def cap_memory(extra: int) -> None:
+    """Let the address space grow by at most `extra` bytes from here."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
+    limit = size + extra
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -10,7 +10,6 @@ becomes a one-line message. Either way the exit code is 2 and nothing is printed
 from __future__ import annotations
 
 import multiprocessing as mp
-import resource
 import signal
 import time
 from dataclasses import dataclass
@@ -50,14 +49,6 @@ class QueryJob:
     allow_network: bool = False
 
 
-def _cap_memory(extra: int) -> None:
-    """Let the address space grow by at most `extra` bytes from here."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
-    limit = size + extra
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
 def child_main(conn: Connection, job: QueryJob) -> None:
     """The child's side: build or reuse the KB, wall it in, run the query, send the text."""
     from kb.build import run as build_mod
@@ -71,7 +62,7 @@ def child_main(conn: Connection, job: QueryJob) -> None:
             if not job.allow_network:
                 sandbox.deny_network()
             if job.max_memory:
-                _cap_memory(job.max_memory)
+                sandbox.cap_memory(job.max_memory)
             conn.send(("started",))
             result = run(store or built.store,
                          job.query, job.bindings, max_rows=job.max_rows)

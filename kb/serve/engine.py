@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
-import resource
 import threading
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -264,11 +263,10 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     try:
         if not config.limits.allow_network:
             sandbox.deny_network()
-        mem = config.limits.max_memory
-        if mem:
-            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         store = load_store(config.data)
         guard.check("ASK {}")  # warm up the guard's parser before the first real query
+        if config.limits.max_memory:  # what a query may add to the loaded KB
+            sandbox.cap_memory(config.limits.max_memory)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails loudly
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
