@@ -216,6 +216,26 @@ def test_q7_claims_about_the_ventilator_delivery(ask):
     assert {"Asserts", "Denies"} <= {r["stance"] for r in everything}
 
 
+def test_q7_claims_show_what_was_only_reported_in_advance(ask):
+    # 003 p4, p7: the Kremlin expected Dmitriev's visit "this week"; p10: Reuters and CNN reported
+    # it might occur; p11: Peskov, "This visit may be possible". 004 p1, 002 p1: it happened.
+    rows = [r for r in ask("claims", about="kirill-dmitriev")
+            if r["fact"] == "dmitriev-washington-visit-2025-04"]
+    advance = {(r["paragraph"], r["stance"]) for r in rows if r["source"] == S003}
+    assert {("4", "Expects"), ("7", "Expects"), ("10", "ReportsInAdvance"),
+            ("11", "Expects")} <= advance
+    assert {r["modality"] for r in rows if r["source"] == S003} == {"forward-looking"}
+    assert {r["modality"] for r in rows if r["source"] in (S002, S004)} == {"actual"}
+    assert {r["status"] for r in rows} == {"Confirmed"}
+    # 003 p13: Reuters said the Witkoff meeting "would reportedly take place on April 2".
+    meeting = [r for r in ask("claims") if r["fact"] == "dmitriev-witkoff-meeting-2025-04-02"
+               and r["source"] == S003]
+    assert meeting and {r["stance"] for r in meeting} == {"ReportsInAdvance"}
+    # 002 p15: Lavrov says a second round of talks is being prepared: planned, not held.
+    planned = [r for r in ask("claims") if r["fact"] == "diplomatic-talks-second-round-planned"]
+    assert [(r["stance"], r["status"]) for r in planned] == [("Plans", "Planned")]
+
+
 def test_q8_contested_claims(ask):
     # 000 p39: the Mueller report says Nader told Prince of the trip; Prince says it was chance.
     # 000 p14 vs p36: Dmitriev a confidant of Putin; his team pushed back on the connection.
@@ -326,7 +346,10 @@ def test_q14_mentions_of_george_nader(ask):
     rows = ask("mentions-of-entity", entity="george-nader")
     places = {(r["source"], r["paragraph"]) for r in rows}
     assert {(S000, "35"), (S000, "39"), (S000, "40")} <= places
-    assert all(r["source"] == S000 for r in rows)  # the other sources do not name him
+    # the other sources do not name him: 001 p3 comes only through the curators' suggestion
+    # that 001's unnamed Lebanese-American friend may be Nader (an identity hypothesis)
+    assert {(r["source"], r["fact"]) for r in rows if r["source"] != S000} == \
+        {(S001, "lebanese-american-friend-possibly-nader")}
 
 
 def test_parameters_are_bound_as_terms_not_text(ask, built):
@@ -402,3 +425,14 @@ def test_entry_points_keep_values_out_of_the_text_and_clean_up(built):
     assert len(rows) == len(run(store, q, bind(q, {"actor": "kirill-dmitriev"})).rows) > 0
     assert not store.contains_named_graph(ox.NamedNode(PARAMS_GRAPH))
     assert list(store.named_graphs()) == []
+
+
+def test_the_two_trump_administrations_are_kept_apart(ask):
+    # 000 (August 2020) is about the first term; 002-004 (April 2025) about the second, which
+    # reverses "the Biden administration's diplomatic isolation of Russia" (002 p15).
+    first = {r["source"] for r in ask("mentions-of-entity", entity="trump-administration-2017")}
+    second = {r["source"] for r in ask("mentions-of-entity", entity="trump-administration-2025")}
+    assert first == {S000}
+    assert second == {S002, S003, S004}
+    visit = ask("contacts-of-actor", actor="trump-administration-2025")
+    assert "dmitriev-washington-visit-2025-04" in {r["contact"] for r in visit}

@@ -252,11 +252,11 @@ def test_show_without_the_text(work, tmp_path):
 
 COVERAGE = (
     "source | paragraphs | facts | claims | asserts | denies | cannot-recall | doubts | "
-    "confirms | anonymous\n"
+    "confirms | expects | plans | reports-in-advance | anonymous\n"
     "------ | ---------- | ----- | ------ | ------- | ------ | ------------- | ------ | "
-    "-------- | ---------\n"
+    "-------- | ------- | ----- | ------------------ | ---------\n"
     "src_a  | 3/4        | 3     | 4      | 3       | 0      | 1             | 0      | "
-    "0        | 1 (25%)\n")
+    "0        | 0       | 0     | 0                  | 1 (25%)\n")
 
 
 def test_coverage_per_source(work):

@@ -245,3 +245,94 @@ def test_bad_relation_fields_exit_2_with_location(tmp_path, old, new, words):
     assert f"{seeds / 'facts' / 'facts.yaml'}:" in result.output and words in result.output, \
         result.output
     assert not dist.exists()
+
+
+# --- modality and identity under doubt ------------------------------------------------------
+
+FORWARD = """
+  - id: envoy-expected-in-harbour-town
+    type: event
+    kind: visit
+    description: The envoy was expected in Harbour Town.
+    place: harbour-town
+    status: expected
+    citations:
+      - {source: src_a, para: 3, stance: reports-in-advance}
+      - {source: src_a, para: 4, stance: expects, according_to: {person: adviser}}
+
+  - id: adviser-possibly-envoy
+    type: identity
+    description: The curators suggest the adviser may be the envoy.
+    entity: adviser
+    candidate: envoy
+    suggested_by: curators
+    basis: Both are said to have been at the harbour that day.
+    citations:
+      - {source: src_a, para: 2}
+"""
+
+
+def _identity_project(tmp_path: Path, old: str = "", new: str = "") -> tuple[Path, Path]:
+    seeds, dist = _project(tmp_path, FORWARD, old, new)
+    ents = seeds / "entities" / "all.yaml"
+    ents.write_text(ents.read_text().replace(
+        "  - {id: adviser, type: person, name: The Adviser}",
+        "  - {id: adviser, type: person, name: The Adviser, possibly_same_as: [envoy]}", 1))
+    return seeds, dist
+
+
+def test_forward_looking_stances_and_identity_hypotheses_map_to_terms(tmp_path):
+    seeds, _ = _identity_project(tmp_path)
+    g = load(seeds).graph
+    visit, hyp = KB["envoy-expected-in-harbour-town"], KB["adviser-possibly-envoy"]
+    assert {g.value(c, KBO.stance) for c in g.objects(visit, KBO.claim)} == \
+        {KBO.ReportsInAdvance, KBO.Expects}
+    assert g.value(visit, KBO.status) == KBO.Expected
+    got = Graph()
+    for p, o in g.predicate_objects(hyp):
+        if p in (RDF.type, KBO.identitySubject, KBO.identityCandidate, KBO.suggestedBy):
+            got.add((hyp, p, o))
+    got.add((KB.adviser, KBO.possiblySameAs, g.value(KB.adviser, KBO.possiblySameAs)))
+    expected = Graph()
+    for t in [(hyp, RDF.type, KBO.IdentityHypothesis), (hyp, KBO.identitySubject, KB.adviser),
+              (hyp, KBO.identityCandidate, KB.envoy), (hyp, KBO.suggestedBy,
+                                                         KBO.SuggestedByCurators),
+              (KB.adviser, KBO.possiblySameAs, KB.envoy)]:
+        expected.add(t)
+    assert isomorphic(got, expected)
+    assert (KB.adviser, URIRef("http://www.w3.org/2002/07/owl#sameAs"), KB.envoy) not in g
+    assert _build(seeds, tmp_path / "dist").exit_code == 0
+
+
+def test_a_fact_only_expected_cannot_be_confirmed(tmp_path):
+    """Exit 1 naming the fact; dist/ is not written."""
+    seeds, dist = _identity_project(tmp_path, "    status: expected\n", "    status: confirmed\n")
+    result = _build(seeds, dist)
+    assert result.exit_code == 1, result.output
+    assert "Violation: kb:envoy-expected-in-harbour-town" in result.output
+    assert "its status can only be planned or expected" in result.output
+    assert not dist.exists()
+
+
+def test_a_possibly_same_as_link_needs_its_hypothesis(tmp_path):
+    seeds, dist = _identity_project(tmp_path, "    candidate: envoy\n", "    candidate: fund\n")
+    result = _build(seeds, dist)
+    assert result.exit_code == 1, result.output
+    assert "Violation: kb:adviser" in result.output and "has no identity hypothesis" in \
+        result.output
+    assert "does not list the candidate under possibly_same_as" in result.output
+    assert not dist.exists()
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ("stance: expects", "stance: hopes", "[citations.stance] 'hopes' is not one of"),
+    ("suggested_by: curators", "suggested_by: rumour", "[suggested_by]"),
+    ("    basis: Both are said to have been at the harbour that day.\n", "", "[basis]"),
+])
+def test_bad_modality_or_identity_fields_exit_2_with_location(tmp_path, old, new, words):
+    seeds, dist = _identity_project(tmp_path, old, new)
+    result = _build(seeds, dist)
+    assert result.exit_code == 2, result.output
+    assert f"{seeds / 'facts' / 'facts.yaml'}:" in result.output and words in result.output, \
+        result.output
+    assert not dist.exists()

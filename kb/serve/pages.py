@@ -25,6 +25,7 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from kb.interop.pictures import network, rows, timeline
 
+AGAINST = ("Denies", "Doubts", "CannotRecall")  # stances that speak against a fact
 OA_EXACT = "http://www.w3.org/ns/oa#exact"
 LABEL_CACHE = 200_000  # node labels kept
 
@@ -498,7 +499,7 @@ bound; dashed when disputed or denied</span></div>
         sides: dict[str, list[str]] = defaultdict(list)
         for r in claims:
             stance = r.get("stance", "Asserts")
-            side = "for" if stance in ("Asserts", "Confirms") else "against"
+            side = "against" if stance in AGAINST else "for"  # forward-looking accounts: for
             anchor = f'<q>{escape(r["anchor"])}</q>' if r.get("anchor") else ""
             sides[side].append(
                 f'<tr class="stance-{escape(stance.lower())}"><td>'
