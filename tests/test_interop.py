@@ -392,3 +392,15 @@ def test_sameas_without_checked_link_fails_the_build(tmp_path: Path,
     with pytest.raises(NonConformingError, match="has no kbo:CheckedLink"):
         naive.build(tmp_path / "seeds", tmp_path / "dist")
     assert not (tmp_path / "dist").exists()
+
+
+def test_export_command_offers_exactly_the_formats_and_profiles_there_are() -> None:
+    """kb/cli/build.py lists them without importing the exporters (a lazy CLI): a format or a
+    view added to kb.interop must show up in `kb export --help`, and nothing else."""
+    from kb.cli import build as cli_build
+    from kb.interop import formats
+    assert cli_build.FORMATS == list(formats.FORMATS)
+    assert cli_build.PROFILES == list(formats.PROFILES)
+    help_text = CliRunner().invoke(main, ["export", "--help"]).output
+    for name in formats.FORMATS:
+        assert name in help_text

@@ -9,8 +9,8 @@ import click
 from kb.cli.common import CONTEXT, dist_option, reports_errors, seeds_option
 
 FORMATS = ["turtle", "ntriples", "jsonld", "trig", "ftm", "gexf",
-           "graphml"]  # kb.interop.formats.FORMATS
-PROFILES = ["kb", "schema.org"]  # kb.interop.formats.PROFILES (tested to agree)
+           "graphml"]  # kb.interop.formats.FORMATS (tests/test_interop.py checks)
+PROFILES = ["kb", "schema.org"]  # kb.interop.formats.PROFILES (tests/test_interop.py checks)
 
 
 @click.command(context_settings=CONTEXT)
