@@ -100,6 +100,13 @@ def test_service_as_data_is_fine(query: str) -> None:
     ("SELECT * WHERE { ?s ?p ?o } GARBAGE", 400, "syntax error"),
     ("SELECT * WHERE " + "{" * 3000 + "}" * 3000, 400, "3000 levels deep"),
     ("SELECT * WHERE { FILTER(" + "(" * 60 + "1" + ")" * 60 + ") }", 400, "levels deep"),
+    # letters that upper-case to SERVICE, and blanks Oxigraph does not take for blanks
+    ("SELECT * WHERE { \u017fERVICE <http://127.0.0.1:1/> { } }", 400, "SERVICE is refused"),
+    ("SELECT * WHERE { SERV\u0131CE <http://127.0.0.1:1/> { } }", 400, "SERVICE is refused"),
+    ("SELECT * WHERE {\u00a0SERVICE\u00a0<http://127.0.0.1:1/> { } }", 400,
+     "SERVICE is refused"),
+    ("SELECT * WHERE { ?s ?p ?o }\u2028SERVICE <http://127.0.0.1:1/> { }", 400,
+     "SERVICE is refused"),
     ("DROP ALL", 403, "read-only"),
     ("LOAD <http://127.0.0.1:1/x>", 403, "read-only"),
 ])

@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -164,22 +163,18 @@ def rdflib_finds_service(text: str) -> bool:
     from rdflib.plugins.sparql.parser import parseQuery
 
     with _PARSER_LOCK:
-        return _parse_finds_service(parseQuery, text)
-
-
-def _parse_finds_service(parseQuery: Callable[[str], object], text: str) -> bool:
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, PARSER_RECURSION))  # ~80 frames per nested parenthesis
-    try:
-        tree = parseQuery(text)
-    except RecursionError:
-        raise Refused(400, "query refused: nested too deeply to read") from None
-    except Exception as exc:  # noqa: BLE001 - whatever the parser cannot read is refused
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise Refused(400, f"SPARQL syntax error (or syntax this endpoint does not "
-                           f"accept): {first}") from None
-    finally:
-        sys.setrecursionlimit(limit)
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, PARSER_RECURSION))  # ~80 frames a nested parenthesis
+        try:
+            tree = parseQuery(text)
+        except RecursionError:
+            raise Refused(400, "query refused: nested too deeply to read") from None
+        except Exception as exc:  # noqa: BLE001 - whatever the parser cannot read is refused
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise Refused(400, f"SPARQL syntax error (or syntax this endpoint does not "
+                               f"accept): {first}") from None
+        finally:
+            sys.setrecursionlimit(limit)
     return _tree_has_service(tree)
 
 
