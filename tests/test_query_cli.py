@@ -230,3 +230,11 @@ def test_query_gives_parameters_as_data_and_leaves_the_cache_as_it_was() -> None
         assert held is not None
         again, texts = _run_spied(job)
     assert again == first
+
+
+def test_the_cli_states_the_child_process_defaults() -> None:
+    """kb/cli/query.py repeats kb.serve.child's limits (so `kb query --help` needs no KB)."""
+    from kb.cli import query as cli_query
+    from kb.serve import child
+    assert cli_query.DEFAULT_TIMEOUT == child.DEFAULT_TIMEOUT
+    assert cli_query.DEFAULT_MAX_ROWS == child.DEFAULT_MAX_ROWS

@@ -8,7 +8,7 @@ import click
 
 from kb.cli.common import CONTEXT, reports_errors, seeds_option
 
-DEFAULT_TIMEOUT = 60.0  # seconds; kb.serve.child's defaults
+DEFAULT_TIMEOUT = 60.0  # seconds; kb.serve.child's defaults (a test checks they agree)
 DEFAULT_MAX_ROWS = 100_000
 
 
