@@ -73,7 +73,7 @@ def test_bench_runs_and_checks_the_validator(tmp_path: Path) -> None:
     assert res["ok"] and res["fast"]["check"]["ok"]
     assert res["fast"]["rebuild_equals_clean_build"]
     assert set(res["fast"]["stages"]) == {"load", "validate", "export"}
-    assert len(res["fast"]["queries"]) == 15
+    assert len(res["fast"]["queries"]) == 16  # the competency queries, queries/*.rq
     assert res["fast"]["peak_rss_mb"] > 0
 
 

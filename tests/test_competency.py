@@ -39,7 +39,7 @@ def by(rows: list[dict[str, str]], column: str) -> dict[str, dict[str, str]]:
 
 def test_there_is_one_query_per_competency_question():
     names = sorted(q.name for q in list_queries())
-    assert len(names) == 15
+    assert len(names) == 16
     for q in list_queries():
         assert "ORDER BY" in q.text, q.name
         assert q.text.startswith("# "), q.name
@@ -350,6 +350,11 @@ def test_q14_mentions_of_george_nader(ask):
     # that 001's unnamed Lebanese-American friend may be Nader (an identity hypothesis)
     assert {(r["source"], r["fact"]) for r in rows if r["source"] != S000} == \
         {(S001, "lebanese-american-friend-possibly-nader")}
+    # ...and says so: that passage is not a mention of Nader
+    assert {r["how"] for r in rows if r["fact"] == "lebanese-american-friend-possibly-nader"} \
+        == {"possibly-same-as"}
+    assert {r["how"] for r in rows if r["fact"] != "lebanese-american-friend-possibly-nader"} \
+        <= {"subject", "attribution"}
 
 
 def test_parameters_are_bound_as_terms_not_text(ask, built):

@@ -268,7 +268,7 @@ FORWARD = """
     suggested_by: curators
     basis: Both are said to have been at the harbour that day.
     citations:
-      - {source: src_a, para: 2}
+      - {source: src_a, para: 2, according_to: curators}
 """
 
 

@@ -31,6 +31,7 @@ EXTERNAL_PROPERTIES = {
     "dcterms:publisher", "dcterms:title", "oa:exact", "oa:hasSelector", "oa:hasSource",
     "org:member", "org:organization", "prov:agent", "prov:qualifiedAttribution",
     "schema:currency", "schema:description", "schema:name", "schema:value",
+    "schema:unitCode", "schema:unitText",  # quantities (issue 15, item 3)
 }
 EXTERNAL_CLASSES = {"oa:TextQuoteSelector", "prov:Attribution", "schema:MonetaryAmount"}
 # RDF, RDFS and OWL's own terms, which an OWL ontology does not declare.

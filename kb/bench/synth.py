@@ -92,7 +92,8 @@ class _Gen:
         self.expected.append(Expected(rule, self.base + focus, comp, sev))
 
     def cite(self, i: int, para: int | None = None, anchor: str | None = None,
-             stance: str | None = None, according: str | None = None) -> list[str]:
+             stance: str | None = None, according: str | None = None,
+             supports: str | None = None) -> list[str]:
         src = self.sources.next(skip=7)
         out = [f"      - source: {src}", f"        para: \"{para or (i % 50) + 1}\""]
         if anchor:
@@ -101,6 +102,8 @@ class _Gen:
             out.append(f"        stance: {stance}")
         if according:
             out.append(f"        according_to: {according}")
+        if supports:  # the parts of the fact it supports (claim scope)
+            out.append(f"        supports: {supports}")
         return out
 
     def fact(self, fid: str, ftype: str, label: str, body: list[str],
@@ -134,12 +137,18 @@ class _Gen:
             if i % 4 == 0:
                 parts.append(f"  - {{actor: {self.groups.next()}, role: delegation}}")
             status = "confirmed"
+            if i % 3 == 0:  # each account supports its part: one the date and place, one b
+                cites = [one[0] + ["        supports: [date, place, {participant: "
+                                   f"{a}}}]"]] + [c + [f"        supports: [{{participant: {b}}}, "
+                                                       f"{{role: {b}}}]"] for c in cites[1:]]
             if i % 37 == 0:  # contested, and marked so
                 cites = one + [self.cite(i + 2, stance="denies",
                                          according=f"{{person: {b}}}")]
                 status = "disputed"
             body = ["kind: meeting", "participants:", *parts, f"place: {self.hotels.next()}",
                     f"date: {self.day(i)}", f"status: {status}"]
+            if i % 5 == 1:  # how many times it happened, as reported
+                body.append("times: {value: \"2\", code: C62, of: meetings, as_reported: twice}")
             if 0 < kind and self.day(i - 1) <= self.day(i):  # after the previous meeting
                 body += ["after:", f"  - {{event: f-{i - 1:07d}"
                          + (", gap_as_reported: days later}" if i % 3 else "}")]
@@ -159,6 +168,8 @@ class _Gen:
             holder, org = self.people.next(), self.orgs.next()
             body = [f"holder: {holder}", f"organisation: {org}", "title: director",
                     f"start: \"{y}\"", f"end: \"{y + 1 + i % 5}\""]
+            if i % 4 == 1:
+                cites = [c + ["        supports: [holder, title]"] for c in cites]
             src, para = cites[0][0].split(": ")[1], cites[0][1].split(": ")[1]
             body += ["titles:", f"  - {{title: the director, source: {src}, para: {para}}}"]
             self.last_post = (fid, holder, org, str(y + 1 + i % 5))
@@ -187,7 +198,8 @@ class _Gen:
         if kind == 15:
             body = ["kind: investment", f"investors: [{self.orgs.next()}]",
                     f"partners: [{self.orgs.next()}]", f"target: {self.orgs.next()}",
-                    f"amount: {{value: \"{1000000 + i}\", currency: USD}}",
+                    f"amount: {{value: \"{1000000 + i}\", currency: USD, "
+                    "as_reported: about a million dollars}",
                     f"date: \"{2016 + i % 8}\""]
             return self.fact(fid, "investment", f"Investment {i}", body, cites)
         if kind in (16, 17):
@@ -196,14 +208,18 @@ class _Gen:
             if kind == 16:  # said in the call of ten facts before, in its month
                 j = i - 10
                 body += [f"date: \"{2018 + j % 5}-{1 + j % 12:02d}\"", f"said_in: f-{j:07d}"]
-            else:  # the aftermath of the meeting of 17 facts before
-                body += [f"date: \"{2019 + i % 5}-{1 + i % 12:02d}\""]
+            else:  # the aftermath of the meeting of 17 facts before, with a figure claimed
+                body += [f"date: \"{2019 + i % 5}-{1 + i % 12:02d}\"", "amounts:",
+                         f"  - {{value: \"{i}.5\", code: B1, unit: barrels a day, "
+                         "of: oil output, as_reported: a few barrels}"]
                 if self.day(i - 17)[1:5] < str(2019 + i % 5):
                     body.append(f"aftermath_of: [f-{i - 17:07d}]")
             return self.fact(fid, "statement", f"Statement {i}", body, cites)
         if kind == 18:
             body = [f"actor: {self.people.next()}", f"related: {self.people.next()}",
                     "relation: friend"]
+            if i % 3 == 0:  # an inference of the curators, resting on the passage cited
+                cites = [self.cite(i, according="curators", supports="[relation]")]
             return self.fact(fid, "relationship", f"Relationship {i}", body, cites)
         if i % 2:
             body = [f"person: {self.people.next()}", "attribute: occupation",

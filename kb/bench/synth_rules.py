@@ -32,10 +32,15 @@ RULES: dict[str, tuple[str, str]] = {
     "order-contradicts-dates": (SPARQL, "Violation"),
     "sub-event-outside-parent": (SPARQL, "Violation"),
     "aftermath-before-origin": (SPARQL, "Violation"),
+    "times-below-one": ("sh:MinInclusiveConstraintComponent", "Violation"),
 }
 # Rules the seed format cannot break: the loader rejects such input before any RDF is made.
 NOT_EXPRESSIBLE = ("reported-datatype-matches-precision", "derived-date-has-basis",
-                   "sameas-has-checked-link")
+                   "sameas-has-checked-link",
+                   # a claim scope the fact does not have (kbs:ScopeOnItsFact) and a curators'
+                   # attribution naming someone else: the loader refuses the one and never
+                   # writes the other
+                   "claim-scope-on-its-fact", "curators-attribution-names-curators")
 
 
 def inject(self: Any, k: int) -> list[str]:
@@ -79,6 +84,10 @@ def inject(self: Any, k: int) -> list[str]:
                                              f"  - {{actor: {p}}}"], [self.cite(k)])
     self.expect("meeting-with-one-participant", f)
     self.expect("two-party-contact-min-count", f)
+    f = f"x-times-{k}"
+    out += self.fact(f, "contact", "Never happened", [*meeting, "times: {value: \"0\"}"],
+                     [self.cite(k)])
+    self.expect("times-below-one", f)
     f = f"x-anchor-{k}"
     out += self.fact(f, "statement", "Long anchor", [f"speakers: [{p}]"], [[
         f"      - source: {src}", "        para: \"53\"",

@@ -427,6 +427,7 @@ def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_
             for item in corro:
                 if name in changed or item.get("fact") in dirty:
                     checker._check_corroboration(name, item)
+        checker.check_suggestions(dirty)
         if checker.problems:
             raise _Miss
         step.done = f"read {len(changed)} changed of {len(digests)} seed files"

@@ -381,6 +381,7 @@ def read_lean(seeds_dir: Path, schema: Schema) -> SeedSet:
     checker.raw = {}
     for name, item, _ in checker.corroborations:
         checker._check_corroboration(name, item)
+    checker.check_suggestions(checker.records)
     if checker.problems:
         return reference()
     return SeedSet(checker.records, names)

@@ -290,6 +290,8 @@ class _Mapper:
         if self.kbo.OutletAttribution in kinds:
             name = self.name(agent) if (att, PROV.agent, None) in self.g else None
             return f"the outlet ({name})" if name else "the outlet"
+        if self.kbo.CuratorsAttribution in kinds:  # an inference of the KB's curators
+            return "the curators"
         return (self.name(agent) or self.kb_id(agent)) if agent is not None else "unknown"
 
     def values(self, src: Source, node: URIRef, split: tuple[URIRef, Node] | None) -> list[str]:

@@ -3,3 +3,7 @@ Oxigraph and Turtle blocks, terms between rdflib and Oxigraph, the ontology.
 
 May import: kb.seeds, kb.core.
 """
+
+from kb.rdf.decimals import write_decimals_typed
+
+write_decimals_typed()

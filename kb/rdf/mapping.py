@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL
 
-from kb.seeds.check import Citation, Record, SeedSet
+from kb.seeds.check import Citation, Record, Scope, SeedSet
 from kb.seeds.dates import DateSpec
+from kb.seeds.quantities import Quantity
 from kb.seeds.schema import FieldSpec, Schema
 
 PREC_DATATYPE = {"year": XSD.gYear, "month": XSD.gYearMonth, "day": XSD.date,
@@ -73,7 +73,7 @@ class _Builder:
             self.field(node, spec, value)
         if rec.spec.is_fact:
             for key, cite in self._citation_keys(rec):
-                self.citation(node, key, cite)
+                self.citation(node, key, cite, rec)
 
     def field(self, node: URIRef, spec: FieldSpec, value) -> None:
         k = spec.kind
@@ -97,12 +97,11 @@ class _Builder:
             self.add(node, prop, Literal(value, datatype=XSD.duration))
         elif k == "date":
             self.date(node, spec, prop, value)
-        elif k == "amount":
-            amt = URIRef(f"{node}/{spec.name}")
-            self.add(node, prop, amt)
-            self.add(amt, RDF.type, SDO.MonetaryAmount)
-            self.add(amt, SDO.value, Literal(decimal_lexical(value[0]), datatype=XSD.decimal))
-            self.add(amt, SDO.currency, Literal(value[1]))
+        elif k in ("amount", "quantity"):
+            self.quantity(node, prop, URIRef(f"{node}/{spec.name}"), value)
+        elif k == "quantities":
+            for i, q in enumerate(value, start=1):
+                self.quantity(node, prop, URIRef(f"{node}/{spec.name}/{i}"), q)
         elif k == "participants":
             for actor, role in value:
                 part = URIRef(f"{node}/participant/{actor}")
@@ -146,6 +145,23 @@ class _Builder:
                 self.add(ln, self.kbo.checkedAgainst, Literal(link["checked_against"]))
                 self.add(ln, self.kbo.checkedOn, Literal(link["checked_on"], datatype=XSD.date))
 
+    def quantity(self, node: URIRef, prop: URIRef, qn: URIRef, q: Quantity) -> None:
+        """A quantity node: money a schema:MonetaryAmount, anything else a kbo:Quantity; the
+        value in the canonical xsd:decimal form every store keeps."""
+        self.add(node, prop, qn)
+        self.add(qn, RDF.type, SDO.MonetaryAmount if q.currency else self.kbo.Quantity)
+        self.add(qn, SDO.value, Literal(q.value, datatype=XSD.decimal))
+        if q.currency:
+            self.add(qn, SDO.currency, Literal(q.currency))
+        if q.code:
+            self.add(qn, SDO.unitCode, Literal(q.code))
+        if q.unit:
+            self.add(qn, SDO.unitText, Literal(q.unit))
+        if q.of:
+            self.add(qn, self.kbo.quantityOf, Literal(q.of))
+        if q.as_reported:
+            self.add(qn, self.kbo.asReported, Literal(q.as_reported))
+
     def date(self, node: URIRef, spec: FieldSpec, prop: URIRef, d: DateSpec) -> None:
         dn = URIRef(f"{node}/{spec.name}")
         self.add(node, prop, dn)
@@ -173,7 +189,7 @@ class _Builder:
             out.append((key if seen[key] == 1 else f"{key}-{seen[key]}", c))
         return out
 
-    def citation(self, fact: URIRef, key: str, c: Citation) -> None:
+    def citation(self, fact: URIRef, key: str, c: Citation, rec: Record) -> None:
         claim = URIRef(f"{fact}/claim/{key}")
         source = self.iri(c.source)
         self.origin[claim] = f"{c.file}:{c.line}"
@@ -194,11 +210,14 @@ class _Builder:
             self.add(loc, OA.hasSelector, sel)
             self.add(sel, RDF.type, OA.TextQuoteSelector)
             self.add(sel, OA.exact, Literal(c.anchor))
+        for scope in c.scope:
+            self.scope(claim, rec, scope)
         for i, a in enumerate(c.attributions, start=1):
             att = URIRef(f"{claim}/attribution/{i}")
             self.add(claim, PROV.qualifiedAttribution, att)
             self.add(att, RDF.type, PROV.Attribution)
-            cls = {"outlet": "OutletAttribution", "person": "PersonAttribution",
+            cls = {"outlet": "OutletAttribution", "curators": "CuratorsAttribution",
+                   "person": "PersonAttribution",
                    "organisation": "OrganisationAttribution",
                    "document": "DocumentAttribution", "anonymous": "AnonymousAttribution"}
             self.add(att, RDF.type, self.kbo[cls[a.kind]])
@@ -207,6 +226,8 @@ class _Builder:
                 if pub:
                     self.add(att, PROV.agent, self.iri(pub))
                 self.add(att, self.kbo.attributedTo, self.iri(pub) if pub else source)
+            elif a.kind == "curators":
+                self.add(att, self.kbo.attributedTo, self.kbo.Curators)
             elif a.kind == "anonymous":
                 self.add(att, self.kbo.sourceDescription, Literal(a.description))
                 if a.count is not None:
@@ -217,11 +238,20 @@ class _Builder:
                 self.add(att, PROV.agent, self.iri(a.ref))
                 self.add(att, self.kbo.attributedTo, self.iri(a.ref))
 
-
-def decimal_lexical(text: str) -> str:
-    """xsd:decimal in the form every Turtle writer keeps ("5600000" -> "5600000.0"), so the
-    value round-trips through the exports as the same literal."""
-    out = format(Decimal(text), "f")
-    return out if "." in out else out + ".0"
-
+    def scope(self, claim: URIRef, rec: Record, scope: Scope) -> None:
+        """The part of the fact the claim supports: the fact's property, and for one actor of
+        it (a participant, a participant's role, a target...) that actor."""
+        node = URIRef(f"{claim}/scope/{scope.key()}")
+        self.add(claim, self.kbo.supports, node)
+        self.add(node, RDF.type, self.kbo.ClaimScope)
+        if scope.part == "participant":
+            prop = self.kbo.participant
+        elif scope.part == "role":
+            prop = self.kbo.role
+        else:
+            spec = rec.spec.fields[scope.part]
+            prop = RDF.type if spec.as_class else self.term(spec.property)
+        self.add(node, self.kbo.scopeProperty, prop)
+        if scope.actor is not None:
+            self.add(node, self.kbo.scopeValue, self.iri(scope.actor))
 

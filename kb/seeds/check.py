@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from kb.core import paths
 from kb.core.errors import InputError, Problem
 from kb.seeds.dates import DateError, DateSpec, make_spec
+from kb.seeds.quantities import Quantity, load_codes, parse_quantity
 from kb.seeds.schema import FieldSpec, RecordSpec, Schema, load_schema
 from kb.seeds.strict_yaml import line_of, read_yaml
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")  # \Z: `$` would let "id\n" through
 DURATION_RE = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
-AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 QID_RE = re.compile(r"^Q[1-9]\d*$")
 TOP_KEYS = ("entities", "facts", "corroborations")
 YES_NO = {"yes": True, "no": False}
+# fields a citation's `supports:` cannot name: the curators' own words, not a source's
+UNSCOPED = frozenset({"label", "description", "note"})
+SCOPE_FORMS = ("a field of the fact (date, place, title, amount...), {participant: id}, "
+               "{role: id} or {<actor field>: id}")
 
 
 def shown(value: Any, limit: int = 32) -> str:
@@ -40,10 +43,23 @@ def shown(value: Any, limit: int = 32) -> str:
 
 @dataclass
 class Attribution:
-    kind: str  # outlet | person | organisation | document | anonymous
+    kind: str  # outlet | curators | person | organisation | document | anonymous
     ref: str | None = None
     description: str | None = None
     count: int | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The part of a fact a citation supports: a field of the fact (`date`, `place`, `title`,
+    `amount`...), or one actor of it - `participant` / `role` (of a participant) or an actor
+    field such as `targets` - with that actor's id."""
+
+    part: str
+    actor: str | None = None
+
+    def key(self) -> str:
+        return self.part if self.actor is None else f"{self.part}/{self.actor}"
 
 
 @dataclass
@@ -55,6 +71,7 @@ class Citation:
     attributions: list[Attribution]
     file: str
     line: int | None
+    scope: tuple[Scope, ...] = ()
 
 
 @dataclass
@@ -149,6 +166,32 @@ class _Checker:
             self._check_record(rec, self.raw[ident])
         for name, item, _ in self.corroborations:
             self._check_corroboration(name, item)
+        self.check_suggestions(self.records)
+
+    def check_suggestions(self, ids: Iterable[str]) -> None:
+        """After all citations are in (corroborations too): the identity facts' attribution.
+        kb.build's lean and incremental readers call it for the records they checked."""
+        for rid in ids:
+            if self.records[rid].type == "identity":
+                self._check_suggestion(self.records[rid])
+
+    def _check_suggestion(self, rec: Record) -> None:
+        """A suggestion of the curators is their claim: every citation of an identity fact
+        `suggested_by: curators` is attributed to the curators (the passage only locates the
+        evidence), and one `suggested_by: source` is not."""
+        by_curators = rec.values.get("suggested_by") == "curators"
+        for c in rec.citations:
+            theirs = any(a.kind == "curators" for a in c.attributions)
+            if by_curators and not theirs:
+                self.err(c.file, c.line, "citations.according_to",
+                         f"{rec.id} is suggested_by: curators, so its citation of {c.source} "
+                         f"para {c.para} must say according_to: curators (the text does not "
+                         "make the link; the curators do)")
+            elif theirs and not by_curators:
+                self.err(c.file, c.line, "citations.according_to",
+                         f"{rec.id} is suggested_by: source, so its citation of {c.source} "
+                         f"para {c.para} is attributed to whoever makes the link in that text, "
+                         "not to the curators")
 
     def _check_record(self, rec: Record, item: Any) -> None:
         fields = rec.spec.fields
@@ -174,7 +217,7 @@ class _Checker:
                 self.err(rec.file, rec.line, "citations",
                          "every fact needs at least one citation")
             else:
-                rec.citations.extend(self._citations(cites, rec.file))
+                rec.citations.extend(self._citations(cites, rec.file, rec))
 
     def _check_corroboration(self, name: str, item: Any) -> None:
         line = line_of(item)
@@ -192,7 +235,7 @@ class _Checker:
         if not isinstance(cites, list) or not cites:
             self.err(name, line, "citations", "a corroboration needs at least one citation")
             return
-        rec.citations.extend(self._citations(cites, name))
+        rec.citations.extend(self._citations(cites, name, rec))
 
     # -- field values --------------------------------------------------------------------
     def _text(self, raw: Any, file: str, line: int | None, fld: str) -> str | None:
@@ -262,8 +305,15 @@ class _Checker:
                          f"{shown(raw)} is not an ISO 8601 duration like P7D")
                 return None
             return raw
-        if k == "amount":
-            return self._amount(raw, file, line, spec.name)
+        if k in ("amount", "quantity"):
+            return self._quantity(raw, file, line, spec.name, money=k == "amount")
+        if k == "quantities":
+            if not isinstance(raw, list):
+                self.err(file, line, spec.name, "expected a list of quantities")
+                return None
+            got = [self._quantity(q, file, line_of(raw, i) or line, f"{spec.name}", False)
+                   for i, q in enumerate(raw)]
+            return [q for q in got if q is not None]
         if k == "participants":
             return self._participants(raw, file, line, spec.name)
         if k == "sameas":
@@ -366,22 +416,15 @@ class _Checker:
             self.err(file, line, fld, str(exc))
             return None
 
-    def _amount(self, raw: Any, file: str, line: int | None, fld: str) -> Any:
-        if not isinstance(raw, dict) or set(raw) != {"value", "currency"}:
-            self.err(file, line, fld, "an amount is {value: \"5600000\", currency: USD}")
-            return None
-        value, cur = raw["value"], raw["currency"]
-        if not isinstance(value, str) or not AMOUNT_RE.match(value):
-            self.err(file, line, f"{fld}.value", f"{shown(value)} is not a plain decimal number")
-            return None
-        if not isinstance(cur, str) or not CURRENCY_RE.match(cur):
-            self.err(file, line, f"{fld}.currency", f"{shown(cur)} is not an ISO 4217 code")
-            return None
-        try:
-            return (Decimal(value), cur)
-        except InvalidOperation:
-            self.err(file, line, f"{fld}.value", f"{shown(value)} is not a number")
-            return None
+    def _quantity(self, raw: Any, file: str, line: int | None, fld: str,
+                  money: bool) -> Quantity | None:
+        """{value: "45", unit: ..., code: ..., of: ..., as_reported: ...} -> a Quantity."""
+        q, key, msg = parse_quantity(raw, load_codes(paths.ONTOLOGY_DIR / "unit-codes.yaml"),
+                                     money)
+        if q is None:
+            where = line_of(raw, key) if isinstance(raw, dict) and key in raw else None
+            self.err(file, where or line, f"{fld}.{key}" if key else fld, msg)
+        return q
 
     def _participants(self, raw: Any, file: str, line: int | None, fld: str) -> Any:
         if not isinstance(raw, list):
@@ -427,7 +470,7 @@ class _Checker:
             out.append({k: str(v) for k, v in link.items()})
         return out
 
-    def _citations(self, cites: list, file: str) -> list[Citation]:
+    def _citations(self, cites: list, file: str, rec: Record) -> list[Citation]:
         out = []
         for i, c in enumerate(cites):
             line = line_of(cites, i)
@@ -435,7 +478,7 @@ class _Checker:
                 self.err(file, line, "citations",
                          "each citation is a mapping with source: and para:")
                 continue
-            allowed = {"source", "para", "anchor", "stance", "according_to"}
+            allowed = {"source", "para", "anchor", "stance", "according_to", "supports"}
             bad = [k for k in c if k not in allowed]
             for k in bad:
                 self.err(file, line_of(c, k) or line, f"citations.{k}", "unknown citation key; "
@@ -462,21 +505,82 @@ class _Checker:
                 continue
             attrs = self._attributions(c.get("according_to", "outlet"), file,
                                        line_of(c, "according_to") or line)
-            if attrs is None or bad:
+            scope = self._scope(c.get("supports"), rec, file,
+                                line_of(c, "supports") or line)
+            if attrs is None or scope is None or bad:
                 continue
             out.append(Citation(src, int(para), anchor.strip() if anchor else None, stance,
-                                attrs, file, line))
+                                attrs, file, line, scope))
         return out
+
+    def _scope(self, raw: Any, rec: Record, file: str, line: int | None
+               ) -> tuple[Scope, ...] | None:
+        """`supports: [date, {participant: id}, ...]` -> Scopes naming parts the fact has;
+        () when absent (the citation supports the whole fact); None after an error."""
+        if raw is None:
+            return ()
+        if not isinstance(raw, list) or not raw:
+            self.err(file, line, "citations.supports", f"expected a list of {SCOPE_FORMS}")
+            return None
+        out: list[Scope] = []
+        for i, item in enumerate(raw):
+            iline = line_of(raw, i) or line
+            scope = self._scope_item(item, rec, file, iline)
+            if scope is None:
+                return None
+            if scope in out:
+                self.err(file, iline, "citations.supports", f"{scope.key()} is listed twice")
+                return None
+            out.append(scope)
+        return tuple(out)
+
+    def _scope_item(self, item: Any, rec: Record, file: str, line: int | None) -> Scope | None:
+        fields = rec.spec.fields
+        if isinstance(item, str):
+            if item not in fields or item in UNSCOPED:
+                named = ", ".join(sorted(set(fields) - UNSCOPED))
+                self.err(file, line, "citations.supports", f"{shown(item)} is not a part of a "
+                         f"{rec.type} a citation can support; one of {named}, or "
+                         f"{SCOPE_FORMS}")
+                return None
+            if item not in rec.values:
+                self.err(file, line, "citations.supports", f"{shown(item)}: {rec.id} has no "
+                         f"{item}, so no citation can support it")
+                return None
+            return Scope(item)
+        if not isinstance(item, dict) or len(item) != 1:
+            self.err(file, line, "citations.supports", f"each item is {SCOPE_FORMS}")
+            return None
+        (part, actor), = item.items()
+        if part in ("participant", "role"):
+            have = [a for f, s in fields.items() if s.kind == "participants"
+                    for a, _ in rec.values.get(f, [])]
+            what = "participants"
+        elif part in fields and fields[part].kind in ("ref", "refs") and fields[part].to and \
+                set(fields[part].to) <= {"actor", *self.schema.actor_kinds}:
+            value = rec.values.get(part)
+            have = [] if value is None else [value] if isinstance(value, str) else value
+            what = part
+        else:
+            self.err(file, line, "citations.supports", f"{shown(part)} names no participant "
+                     f"or actor field of a {rec.type}; expected {SCOPE_FORMS}")
+            return None
+        if actor not in have:
+            self.err(file, line, "citations.supports", f"{{{part}: {shown(actor)}}}: "
+                     f"{shown(actor)} is not among the {what} of {rec.id} "
+                     f"({', '.join(have) or 'none'})")
+            return None
+        return Scope(part, actor)
 
     def _attributions(self, raw: Any, file: str, line: int | None) -> list[Attribution] | None:
         items = raw if isinstance(raw, list) else [raw]
         out = []
         for a in items:
-            if a == "outlet":
-                out.append(Attribution("outlet"))
+            if a in ("outlet", "curators"):
+                out.append(Attribution(a))
                 continue
             if not isinstance(a, dict):
-                self.err(file, line, "according_to", "expected outlet, {person: id}, "
+                self.err(file, line, "according_to", "expected outlet, curators, {person: id}, "
                          "{organisation: id}, {document: id} or {anonymous: description}")
                 return None
             if "anonymous" in a:

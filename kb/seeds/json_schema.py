@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kb.core import paths
+from kb.seeds.quantities import load_codes
 from kb.seeds.schema import FieldSpec, RecordSpec, Schema
-from kb.seeds.skeleton import ATTRIBUTIONS, describe
+from kb.seeds.skeleton import ATTRIBUTIONS, SUPPORTS, describe
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 ID = r"^[a-z0-9][a-z0-9_-]*$"
@@ -28,8 +30,9 @@ def _ref(name: str) -> dict[str, str]:
 
 def _definitions(schema: Schema) -> dict[str, Any]:
     """The value shapes every record shares."""
+    codes = load_codes(paths.ONTOLOGY_DIR / "unit-codes.yaml")
     attribution = {"anyOf": [
-        {"const": "outlet"},
+        {"const": "outlet"}, {"const": "curators"},
         *({"type": "object", "required": [k], "additionalProperties": False,
            "properties": {k: _ref("id")}} for k in ("person", "organisation", "document")),
         {"type": "object", "required": ["anonymous"], "additionalProperties": False,
@@ -55,10 +58,21 @@ def _definitions(schema: Schema) -> dict[str, Any]:
                 "derived": {"enum": ["yes", "no"]},
                 "basis": {"type": "string"},
             }}]},
-        "amount": {"type": "object", "required": ["value", "currency"],
-                   "additionalProperties": False,
-                   "properties": {"value": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"},
-                                  "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}}},
+        "quantity": {"type": "object", "required": ["value"], "additionalProperties": False,
+                     "not": {"required": ["currency", "code"]},
+                     "properties": {
+                         "value": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,18})?$",
+                                   "description": "a decimal number in digits, quoted"},
+                         "currency": {"enum": list(codes.currencies),
+                                      "description": "ISO 4217 (ontology/unit-codes.yaml)"},
+                         "code": {"enum": list(codes.units), "description":
+                                  "UN/CEFACT common code (ontology/unit-codes.yaml)"},
+                         "unit": {"type": "string", "description": "the unit as reported"},
+                         "of": {"type": "string", "description": "what is counted"},
+                         "as_reported": {"type": "string",
+                                         "description": "the figure in the source's words"}}},
+        "amount": {"allOf": [_ref("quantity"), {"required": ["currency"]}]},
+        "quantities": {"type": "array", "items": _ref("quantity")},
         "duration": {"type": "string", "pattern": DURATION},
         "participants": {"type": "array", "items": {
             "type": "object", "required": ["actor"], "additionalProperties": False,
@@ -93,6 +107,12 @@ def _definitions(schema: Schema) -> dict[str, Any]:
                 "stance": {"enum": list(schema.stances)},
                 "according_to": {"anyOf": [_ref("attribution"),
                                            {"type": "array", "items": _ref("attribution")}]},
+                "supports": {"type": "array", "minItems": 1, "uniqueItems": True,
+                             "description": SUPPORTS, "items": {"anyOf": [
+                                 {"type": "string", "pattern": "^[a-z][a-z_]*$"},
+                                 {"type": "object", "minProperties": 1, "maxProperties": 1,
+                                  "propertyNames": {"pattern": "^[a-z][a-z_]*$"},
+                                  "additionalProperties": _ref("id")}]}},
             }},
         "citations": {"type": "array", "minItems": 1, "items": _ref("citation")},
         "corroboration": {"type": "object", "required": ["fact", "citations"],
@@ -115,7 +135,8 @@ def _field(schema: Schema, spec: FieldSpec) -> dict[str, Any]:
         out = {"enum": list(spec.values)}
     elif k == "int":
         out = _ref("whole-number")
-    elif k in ("date", "amount", "duration", "participants", "sameas", "sequence", "titles"):
+    elif k in ("date", "amount", "duration", "participants", "sameas", "sequence", "titles",
+               "quantity", "quantities"):
         out = _ref(k)
     else:  # a kind this generator does not know yet: anything goes, the loader checks it
         out = {}

@@ -13,7 +13,7 @@ from kb.seeds.strict_yaml import read_yaml
 
 FIELD_KINDS = {
     "text", "texts", "ref", "refs", "date", "enum", "int", "amount", "duration",
-    "participants", "sameas", "sequence", "titles",
+    "participants", "sameas", "sequence", "titles", "quantity", "quantities",
 }
 
 

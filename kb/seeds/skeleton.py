@@ -9,8 +9,10 @@ from kb.seeds.schema import FieldSpec, RecordSpec, Schema
 COLUMN = 44  # where the comments start
 DATE_SHAPES = '"YYYY" | "YYYY-MM" | "YYYY-MM-DD" | "YYYY-MM-DDTHH:MM"'
 DATE_KEYS = "{value, qualifier, earliest, latest, derived, basis}"
-ATTRIBUTIONS = ('outlet | {person: id} | {organisation: id} | {document: id} | '
+ATTRIBUTIONS = ('outlet | curators | {person: id} | {organisation: id} | {document: id} | '
                 '{anonymous: description, count: "N"}')
+SUPPORTS = ("the parts of the fact this passage supports (default: all): fields such as date, "
+            "place, title, amount; {participant: id}; {role: id}; {<actor field>: id}")
 
 
 def targets(schema: Schema, to: tuple[str, ...]) -> str:
@@ -39,7 +41,10 @@ def describe(schema: Schema, spec: FieldSpec) -> str:
         "date": f"date: {DATE_SHAPES}, or {DATE_KEYS}",
         "enum": "one of: " + " | ".join(spec.values),
         "int": 'whole number, quoted ("3")',
-        "amount": "amount: value in digits, currency an ISO 4217 code",
+        "amount": "amount: value in digits, currency an ISO 4217 code; unit, of, as_reported",
+        "quantity": "quantity: {value: digits, unit, code (UN/CEFACT), of, as_reported}",
+        "quantities": "list of quantities: {value: digits, unit, code or currency, of, "
+                      "as_reported}",
         "duration": "ISO 8601 duration, e.g. P7D",
         "participants": "list of {actor: id, role}; role: " + " | ".join(schema.roles),
         "sameas": "checked Wikidata ids, each with who checked it, against what, when (a date)",
@@ -105,6 +110,7 @@ def skeleton(schema: Schema, name: str, is_fact: bool) -> str:
             _line('    anchor: ""', "at most 8 words, verbatim from that paragraph"),
             _line("    # stance: asserts", "one of: " + " | ".join(schema.stances)),
             _line("    # according_to: outlet", ATTRIBUTIONS),
+            _line("    # supports: [date]", SUPPORTS),
         ]
     section = "facts" if is_fact else "entities"
     body = [f"  - {lines[0]}"] + [f"    {x}" for x in lines[1:]]
