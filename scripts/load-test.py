@@ -5,17 +5,27 @@ on --data FILE), then runs --clients threads, each with its own keep-alive conne
 a mix of requests in a loop until --seconds have passed: a SPARQL ASK and a SELECT ... LIMIT 10
 (GET), the same SELECT POSTed as application/sparql-query, a named query, the query page and
 an entity page. Reports requests, throughput, latency percentiles, the slowest request and
-every error (a status other than 2xx, or a connection failure). Stops the server itself.
+every error (a status other than 2xx, or a connection failure), and the server's memory
+at the end: the resident set (RSS) and proportional set (PSS, shared pages divided among the
+processes sharing them) summed over the server and its query workers. Stops the server itself.
 Exit status 1 if a request failed or took longer than --max-latency.
+
+With --competency FILE (a JSON object: query name -> parameters, or a `kb bench` work folder's
+expected.json, whose "params" it reads), each competency query in queries/ is first sent
+--reps times, one at a time, as /query/<name>?param=value, and its p50/p99 reported.
 
     .venv/bin/python scripts/load-test.py                 # 200 clients, 30 s
     .venv/bin/python scripts/load-test.py --clients 50 --seconds 10
+    .venv/bin/python scripts/load-test.py --data /tmp/s5/synthetic-100000/fast-kb.ttl \\
+        --workers 4 --clients 50 --entity p-000000 \\
+        --competency /tmp/s5/synthetic-100000/expected.json --reps 5
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -34,7 +44,7 @@ KINDS = ["ask", "select", "post", "named", "page", "entity"]
 Request = tuple[str, str, bytes | None, dict[str, str]]
 
 
-def requests_mix(kinds: list[str] = KINDS) -> list[Request]:
+def requests_mix(kinds: list[str] = KINDS, entity: str = "kirill-dmitriev") -> list[Request]:
     q = urllib.parse.quote
     json_accept = {"Accept": "application/sparql-results+json"}
     every: dict[str, Request] = {
@@ -44,7 +54,7 @@ def requests_mix(kinds: list[str] = KINDS) -> list[Request]:
                  {**json_accept, "Content-Type": "application/sparql-query"}),
         "named": ("GET", "/query/stats/entities-per-class", None, {"Accept": "text/csv"}),
         "page": ("GET", "/", None, {"Accept": "text/html"}),
-        "entity": ("GET", "/id/kirill-dmitriev", None, {"Accept": "text/turtle"}),
+        "entity": ("GET", "/id/" + q(entity), None, {"Accept": "text/turtle"}),
     }
     return [every[k] for k in kinds]
 
@@ -113,6 +123,73 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
 
 
+def process_tree(pid: int) -> list[int]:
+    """pid and all its descendants (the server and its query workers)."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def memory(pid: int) -> dict[str, int]:
+    """RSS and PSS in KiB summed over the process tree (from /proc/PID/smaps_rollup)."""
+    total = {"processes": 0, "Rss": 0, "Pss": 0}
+    for p in process_tree(pid):
+        try:
+            text = Path(f"/proc/{p}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total["processes"] += 1
+        for line in text.splitlines():
+            key = line.split(":", 1)[0]
+            if key in ("Rss", "Pss"):
+                total[key] += int(line.split()[1])
+    return total
+
+
+def competency(host: str, port: int, params: dict[str, dict[str, str]], reps: int) -> None:
+    """Each competency query `reps` times, one at a time; p50/p99 per query and overall."""
+    sys.path.insert(0, str(ROOT))
+    from kb.query.run import list_queries
+    conn = http.client.HTTPConnection(host, port, timeout=120)
+    p50s = []
+    print(f"competency queries, {reps} runs each (ms): p50, p99, status")
+    for q in list_queries(ROOT / "queries"):
+        path = "/query/" + q.name + "?" + urllib.parse.urlencode(params.get(q.name, {}))
+        times, status = [], 0
+        for _ in range(reps):
+            started = time.monotonic()
+            conn.request("GET", path, headers={"Accept": "text/csv"})
+            resp = conn.getresponse()
+            resp.read()
+            times.append(time.monotonic() - started)
+            status = resp.status
+        times.sort()
+        p50s.append(percentile(times, 50))
+        print(f"  {q.name:30s} {percentile(times, 50) * 1000:9.1f} "
+              f"{percentile(times, 99) * 1000:9.1f}  {status}")
+    conn.close()
+    p50s.sort()
+    print(f"  median of the {len(p50s)} p50s: {percentile(p50s, 50) * 1000:.1f} ms; "
+          f"slowest p50 {p50s[-1] * 1000:.1f} ms")
+
+
+def print_memory(pid: int, when: str) -> None:
+    m = memory(pid)
+    print(f"memory {when}: {m['processes']} processes, RSS sum {m['Rss'] / 2**20:.2f} GiB, "
+          f"PSS sum {m['Pss'] / 2**20:.2f} GiB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=200)
@@ -123,14 +200,28 @@ def main() -> None:
     ap.add_argument("--max-latency", type=float, default=5.0, help="target, in seconds")
     ap.add_argument("--kinds", default=",".join(KINDS),
                     help="requests to cycle through, comma-separated, of: " + ", ".join(KINDS))
+    ap.add_argument("--entity", default="kirill-dmitriev", help="the entity page's id")
+    ap.add_argument("--competency", type=Path, metavar="FILE",
+                    help="time the competency queries first, with these parameters")
+    ap.add_argument("--reps", type=int, default=5, help="runs of each competency query")
     args = ap.parse_args()
     kinds = args.kinds.split(",")
     if not set(kinds) <= set(KINDS):
         ap.error(f"--kinds: expected some of {', '.join(KINDS)}")
-    mix = requests_mix(kinds)
+    mix = requests_mix(kinds, args.entity)
+    params = None
+    if args.competency:
+        doc = json.loads(args.competency.read_text())
+        params = doc.get("params", doc)
+    started = time.monotonic()
     proc, host, port = start_server(args)
+    print(f"kb serve ready in {time.monotonic() - started:.1f} s")
     stats = Stats()
     try:
+        print_memory(proc.pid, "when ready")
+        if params is not None:
+            competency(host, port, params, args.reps)
+            print_memory(proc.pid, "after the competency queries")
         deadline = time.monotonic() + args.seconds
         threads = [threading.Thread(target=client, args=(host, port, deadline, i, stats, mix),
                                     daemon=True) for i in range(args.clients)]
@@ -140,6 +231,7 @@ def main() -> None:
         for t in threads:
             t.join(args.seconds + 60)
         elapsed = time.monotonic() - started
+        print_memory(proc.pid, "after the load")
     finally:
         proc.terminate()
         try:

@@ -190,3 +190,29 @@ def test_focus_nodes_are_data_not_query_text() -> None:
     with focus_on(store, None) as restricted:
         assert [s["l"].value for s in store.query(restrict(query, "this", restricted))] == \
             ["a", "b", "c"]
+
+
+def test_editing_one_fact_redoes_that_record_not_its_whole_file(synth) -> None:
+    # Records of the edited file whose lines are unchanged are kept (a rebuild at 10^5 facts
+    # redoes one record, not the file's 250).
+    res, cache = synth
+    path = edit_description(res.seeds, res.edit_fact, "Another description.")
+    in_file = sum(1 for line in path.read_text().splitlines() if line.startswith("  - id: "))
+    counts = _same_as_clean(res.seeds, cache)
+    assert in_file > 5 and 0 < counts["rebuilt"] < in_file // 2
+
+
+def test_a_line_added_above_records_moves_their_messages(synth) -> None:
+    # Records below an inserted comment keep their content but not their lines: they are
+    # redone, and the messages name their new lines, as a clean build's do.
+    res, cache = synth
+    clean = check_fast(res.seeds)
+    origin = next(i.origin for i in clean.report.issues if i.origin)
+    path = res.seeds.parent / origin.rsplit(":", 1)[0]
+    if not path.exists():
+        path = Path(origin.rsplit(":", 1)[0])
+    text = path.read_text()
+    path.write_text(text.replace("\n", "\n# a comment line\n", 1))
+    again = check_fast(res.seeds, cache_dir=cache)
+    assert _issues(again) != _issues(clean)  # the lines moved
+    _same_as_clean(res.seeds, cache)

@@ -34,9 +34,9 @@ from SPARQLWrapper import CSV, JSON, POST, POSTDIRECTLY, TSV, TURTLE, XML, SPARQ
 from kb.build.run import BuildResult
 from kb.core.paths import SEEDS
 from kb.query.run import bind, find_query, guard, run
-from kb.rdf.terms import load_store, to_store
+from kb.rdf.terms import to_store
 from kb.seeds.schema import load_schema
-from kb.serve.engine import Job, Limits, WorkerConfig, execute
+from kb.serve.engine import DiskStore, Job, Limits, WorkerConfig, execute
 from kb.serve.http import ServerSettings
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -260,11 +260,15 @@ def test_describe_turtle(endpoint: str, local: ox.Store) -> None:
 def test_named_query_with_bindings_matches_kb_query(endpoint: str, kb_ttl: Path) -> None:
     """/query/<name>?param=value binds like `kb query NAME --param`, never pasting text.
 
-    In-process, the store is loaded from the same kb.ttl: GROUP_CONCAT's order follows the
-    load order."""
+    In-process, the same kb.ttl is loaded into an on-disk store the way the server loads it
+    (GROUP_CONCAT's order follows the store's order)."""
     q = find_query("contacts-of-actor")
     params = {"actor": "kirill-dmitriev"}
-    expected = run(load_store(kb_ttl), q, bind(q, params))
+    disk = DiskStore(kb_ttl)
+    try:
+        expected = run(disk.open(), q, bind(q, params))
+    finally:
+        disk.close()
     url = f"{endpoint}query/contacts-of-actor?" + urllib.parse.urlencode(params)
     status, ctype, body = http("GET", url, headers={"Accept": "application/sparql-results+json"})
     assert status == 200, body

@@ -1,15 +1,18 @@
 """Incremental builds: keep what a build made, and redo only what an edit touched.
 
 Under <cache_dir>/<hash of the seeds folder>/:
-  state.pickle  the head: per seed file its content hash, the records it declares and the
-                facts its corroborations cite; the core validation results by focus node; the
-                rule results; the records' order; the part files holding the rest; and a
-                fingerprint of everything else the outputs depend on (the code, seed schema,
-                shapes, ontology, checks, library versions), which must match
-  part-*.pickle per record a kb.fastload.Meta (what it refers to, its nodes, the hash of its
-                triples, where its Turtle blocks are), a group of seed files' records a part;
-                how often each node is used as an object, in 64 parts by node. A rebuild
-                writes again only the parts an edit changed.
+  state.pickle  the head: per seed file its content hash, the records it declares (with each
+                one's type, line, a source's publisher and a hash of its lines) and the facts
+                its corroborations cite; the core validation results by focus node; the rule
+                results; the part files holding the rest; and a fingerprint of everything
+                else the outputs depend on (the code, seed schema, shapes, ontology, checks,
+                library versions), which must match
+  part-*.pickle per seed file, its records' kb.rdf.stream.Meta (what each refers to, its
+                nodes, the hash of its triples, where its Turtle blocks are and their places
+                in kb.ttl's order); how often each node is used as an object, in 64 parts by
+                node. Parts are read when first needed (Metas, Refs) and a rebuild writes
+                again only the parts an edit changed.
+  layout.bin    kb.ttl's blocks in document order: offsets in blocks.bin and sizes
   store/        the last build's Oxigraph store (KB, ontology axioms, ill-typed marks)
   blocks.bin    every subject's longturtle block, in kb.ttl's order after a fresh build (edited
                 records' blocks are appended; stored in order again once scattered or stale)
@@ -17,10 +20,11 @@ Under <cache_dir>/<hash of the seeds folder>/:
                 `dirty` exists while the cache is being changed (if a build dies then, the
                 next one starts afresh)
 
-A record is redone when its file changed, when a record it refers to changed what it
-exposes (type, or a source's publisher), or when a corroboration citing it changed. Rules and
-queries/checks then run for the focus nodes the changed triples can reach (kb.relevance), or
-over the whole store; compiled core constraints only for the focus nodes whose triples
+A record is redone when its own lines changed or moved, when a record it refers to changed
+what it exposes (type, or a source's publisher), or when a corroboration citing it changed.
+Rules and queries/checks then run for the focus nodes the changed triples can reach
+(kb.validate.relevance), over the whole store, or not at all when they name none of the
+changed predicates; compiled core constraints only for the focus nodes whose triples
 changed, or whose links' types did, on a small copy of their neighbourhood. Anything unexpected
 (input errors, a duplicate id, another shapes or code version) means a full build, so error
 messages and outputs are always the full build's.
@@ -29,7 +33,6 @@ messages and outputs are always the full build's.
 from __future__ import annotations
 
 import fcntl
-import gc
 import hashlib
 import os
 import pickle
@@ -75,6 +78,7 @@ from kb.rdf.stream import (
     Meta,
     document_order,
     renumber_blocks,
+    set_positions,
     sig_of,
 )
 from kb.rdf.turtle import BlockFile, Namer, store_in_order
@@ -82,11 +86,11 @@ from kb.seeds.check import Record, SeedSet, _Checker, _display, read_seeds, seed
 from kb.seeds.fast_yaml import read_yaml_fast
 from kb.seeds.schema import Schema
 from kb.validate.core import core_query_issues
-from kb.validate.relevance import Changes, affected, analyse
+from kb.validate.relevance import Changes, affected, analyse, predicates
 from kb.validate.report import RawIssue
 from kb.validate.rules import Plan
 
-VERSION = 3
+VERSION = 4
 KEEP = 8  # seed folders whose caches are kept
 PACKAGE = Path(__file__).resolve().parent.parent  # the kb package
 CODE = ("core", "seeds", "rdf", "query", "validate", "interop", "build")  # what a build runs
@@ -101,21 +105,142 @@ class FileState:
     digest: str
     rids: list[str]  # records it declares, in order
     corroborates: list[str]  # facts its corroborations cite
+    # per record (in `rids` order): type, fact or not, line, a source's publisher - what the
+    # checker declares of it and what records citing it read, without reading its Meta
+    decl: list[tuple[str, bool, int | None, Any]] = field(default_factory=list)
+    texts: list[str | None] = field(default_factory=list)  # per record: hash of its lines
+
+
+def _texts(data: bytes, lines: list[int | None]) -> list[str | None]:
+    """Per record (by its 1-based first line, in file order), a hash of the file's lines
+    from there to the next record's first line: an edit elsewhere in the file leaves it
+    as it was (None: no line known, always redone)."""
+    starts = [0]
+    at = data.find(b"\n")
+    while at != -1:
+        starts.append(at + 1)
+        at = data.find(b"\n", at + 1)
+    known = sorted({n for n in lines if n is not None})
+    end_of = dict(zip(known, [*known[1:], len(starts) + 1], strict=True))
+    out: list[str | None] = []
+    for n in lines:
+        if n is None or n > len(starts):
+            out.append(None)
+            continue
+        stop = starts[end_of[n] - 1] if end_of[n] <= len(starts) else len(data)
+        out.append(hashlib.blake2b(data[starts[n - 1]:stop], digest_size=12).hexdigest())
+    return out
+
+
+BUCKETS = 64  # files the use counts are spread over, by a hash of the node
+EVERY = 1  # a new file of records starts at every EVERY-th seed file (by hash)
+
+
+def _bucket(node: str) -> int:
+    return zlib.crc32(node.encode()) % BUCKETS
+
+
+def _read_part(path: Path) -> Any:
+    with open(path, "rb") as fh, gc_paused():
+        return pickle.load(fh)
+
+
+class Metas:
+    """Record id -> Meta: the last build's part files, each read when one of its records is
+    first asked for (a one-file edit at 10^5 facts reads one or two of ~30), plus this build's
+    changes. `load_all()` reads the rest."""
+
+    def __init__(self, metas: dict[str, Meta] | None = None, root: Path | None = None,
+                 parts: dict[str, str] | None = None, where: dict[str, str] | None = None):
+        self.d: dict[str, Meta] = metas if metas is not None else {}
+        self.root, self.parts, self.where = root, parts or {}, where or {}
+        self.todo = {k for k in self.parts if k.startswith("m")} if where else set()
+
+    def _ensure(self, rid: str) -> None:
+        key = self.where.get(rid)
+        if key is not None and key in self.todo:
+            self.todo.discard(key)
+            for r, m in _read_part(self.root / self.parts[key]):  # type: ignore[operator]
+                self.d.setdefault(r, m)
+
+    def load_all(self) -> dict[str, Meta]:
+        for key in sorted(self.todo):
+            self.todo.discard(key)
+            for r, m in _read_part(self.root / self.parts[key]):  # type: ignore[operator]
+                self.d.setdefault(r, m)
+        return self.d
+
+    def __getitem__(self, rid: str) -> Meta:
+        self._ensure(rid)
+        return self.d[rid]
+
+    def get(self, rid: str, default: Any = None) -> Any:
+        self._ensure(rid)
+        return self.d.get(rid, default)
+
+    def __contains__(self, rid: str) -> bool:
+        self._ensure(rid)
+        return rid in self.d
+
+    def __setitem__(self, rid: str, meta: Meta) -> None:
+        self._ensure(rid)
+        self.d[rid] = meta
+
+    def pop(self, rid: str) -> Meta:
+        self._ensure(rid)
+        return self.d.pop(rid)
+
+    def values(self) -> Any:
+        return self.load_all().values()
+
+
+class Refs:
+    """How often each node is used as an object, in BUCKETS parts by node; a part is read
+    when one of its nodes is first asked for."""
+
+    def __init__(self, counts: dict[str, int] | None = None, root: Path | None = None,
+                 parts: dict[str, str] | None = None):
+        self.root, self.parts = root, parts or {}
+        self.b: list[dict[str, int] | None] = [None] * BUCKETS
+        if counts is not None:
+            self.b = [{} for _ in range(BUCKETS)]
+            for node, n in counts.items():
+                self.b[_bucket(node)][node] = n  # type: ignore[index]
+
+    def bucket(self, i: int) -> dict[str, int]:
+        got = self.b[i]
+        if got is None:
+            got = self.b[i] = dict(_read_part(self.root / self.parts[f"r{i}"]))  # type: ignore[operator]
+        return got
+
+    def get(self, node: str, default: int = 0) -> int:
+        return self.bucket(_bucket(node)).get(node, default)
+
+    def add(self, node: str, n: int) -> None:
+        d = self.bucket(_bucket(node))
+        d[node] = d.get(node, 0) + n
+
+    def load_all(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for i in range(BUCKETS):
+            out.update(self.bucket(i))
+        return out
 
 
 @dataclass
 class State:
     fingerprint: str
-    files: dict[str, FileState]
-    metas: dict[str, Meta]
+    files: dict[str, FileState]  # in declaration order
+    metas: Metas
     core: list[RawIssue]  # local core results (compiled or pySHACL), by focus node
-    refs: Counter[str]
+    refs: Refs
     prefixes: dict[str, str]  # prefix -> namespace, for every prefix a block may use
     uses: dict[str, Counter[str]] = field(default_factory=dict)  # "" -> records using a prefix
     rules: dict[str, list[RawIssue]] = field(default_factory=dict)  # by rule / check:<name>
     void: Counts | None = None  # dist/void.ttl's figures (None: count them again)
     analyses: dict[tuple[str, str], Any] = field(default_factory=dict)  # kb.relevance.analyse
     parts: dict[str, str] = field(default_factory=dict)  # part of the state -> its file
+    triples: int = 0  # in the KB
 
 
 MAX_RUNS = 10_000  # reads kb.ttl may take from the block file before it is stored in order
@@ -150,26 +275,22 @@ def _lock(root: Path) -> Any:
     return fh
 
 
-BUCKETS = 64  # files the use counts are spread over, by a hash of the node
-EVERY = 16  # a new file of records starts at about every 16th seed file
-
-
-def _groups(metas: dict[str, Meta]) -> list[list[str]]:
+def _groups(files: dict[str, FileState]) -> Iterator[tuple[str, list[str]]]:
     """Records in declaration order, cut at the seed files whose name hash says so: an edit
-    changes the group of its own file, and the other groups keep their files."""
-    out: list[list[str]] = []
-    last = None
-    for rid, m in metas.items():
-        if m.file != last:
-            last = m.file
-            if not out or zlib.crc32(m.file.encode()) % EVERY == 0:
-                out.append([])
-        out[-1].append(rid)
-    return out
+    changes the group of its own file, and the other groups keep their files. Each group
+    with its part's key."""
+    group: list[str] = []
+    for name, fs in files.items():
+        if fs.rids and group and zlib.crc32(name.encode()) % EVERY == 0:
+            yield _group_key(group), group
+            group = []
+        group.extend(fs.rids)
+    if group:
+        yield _group_key(group), group
 
 
-def _bucket(node: str) -> int:
-    return zlib.crc32(node.encode()) % BUCKETS
+def _group_key(group: list[str]) -> str:
+    return "m" + hashlib.blake2b("\0".join(group).encode(), digest_size=8).hexdigest()
 
 
 def _save(root: Path, state: State, records: set[str] | None = None,
@@ -179,28 +300,21 @@ def _save(root: Path, state: State, records: set[str] | None = None,
     (None: every part); each pickle's memo (~50 bytes an object) stays small."""
     old, parts = dict(state.parts), {}
     with gc_paused():
-        for group in _groups(state.metas):
-            key = "m" + hashlib.blake2b("\0".join(group).encode(), digest_size=8).hexdigest()
+        for key, group in _groups(state.files):
             if records is not None and key in old and records.isdisjoint(group):
                 parts[key] = old[key]
             else:
                 parts[key] = _write_part(root, [(rid, state.metas[rid]) for rid in group])
         changed = None if nodes is None else {_bucket(n) for n in nodes}
-        buckets: list[list[tuple[str, int]]] | None = None
         for b in range(BUCKETS):
             key = f"r{b}"
             if changed is not None and key in old and b not in changed:
                 parts[key] = old[key]
                 continue
-            if buckets is None:
-                buckets = [[] for _ in range(BUCKETS)]
-                for node, n in state.refs.items():
-                    buckets[_bucket(node)].append((node, n))
-            parts[key] = _write_part(root, buckets[b])
+            parts[key] = _write_part(root, list(state.refs.bucket(b).items()))
         state.parts = parts
-        head = replace(state, metas={}, refs=Counter())
-        write_atomic(root / "state.pickle",
-                     pickle.dumps((head, list(state.metas)), pickle.HIGHEST_PROTOCOL))
+        head = replace(state, metas=None, refs=None)
+        write_atomic(root / "state.pickle", pickle.dumps(head, pickle.HIGHEST_PROTOCOL))
     for p in root.glob("part-*.pickle"):  # parts no head names any more
         if p.name not in parts.values():
             p.unlink()
@@ -217,19 +331,15 @@ def _load(root: Path, fp: str) -> State | None:
     if (root / "dirty").exists() or not (root / "state.pickle").exists():
         return None
     try:
-        with open(root / "state.pickle", "rb") as fh, gc_paused():  # millions of objects
-            state, order = pickle.load(fh)
-            if not isinstance(state, State) or state.fingerprint != fp:
-                return None
-            metas: dict[str, Meta] = {}
-            for key, name in state.parts.items():
-                with open(root / name, "rb") as part:
-                    items = pickle.load(part)
-                if key.startswith("m"):
-                    metas.update(items)
-                else:
-                    dict.update(state.refs, items)  # set, not added: keys are unique
-            state.metas = {rid: metas[rid] for rid in order}
+        state = _read_part(root / "state.pickle")
+        if not isinstance(state, State) or state.fingerprint != fp:
+            return None
+        # the records and use counts are read as they are needed (Metas, Refs)
+        where = {rid: key for key, group in _groups(state.files) for rid in group}
+        if any(key not in state.parts for key in set(where.values())):
+            return None
+        state.metas = Metas(None, root, state.parts, where)
+        state.refs = Refs(None, root, state.parts)
     except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt
         return None
     return state
@@ -287,20 +397,13 @@ def cached_build(seeds_dir: Path, cache_dir: Path, schema: Schema, the_plan: Pla
 def _try_incremental(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
                      jobs: int, progress: Progress) -> Built | None:
     """The incremental build, or None if the cache cannot serve this one."""
-    gc.collect()  # earlier garbage first: none of it is to be frozen with the state
-    with gc_paused():
+    with gc_paused():  # the records' parts are read as needed, millions of objects at most
         state = _load(root, fp)
-        # the state is millions of objects at 10^5 facts, none in a cycle: kept out of the
-        # collector's sight (else its next pass walks them all, a second a time)
-        gc.freeze()
-    try:
-        if state is not None:
-            with gc_paused():
+        try:
+            if state is not None:
                 return _incremental(seeds_dir, root, state, schema, the_plan, jobs, progress)
-    except Exception:  # noqa: BLE001 - input errors, or anything unforeseen: the full build
-        pass  # gives its own exact errors, or the right outputs
-    finally:
-        gc.unfreeze()
+        except Exception:  # noqa: BLE001 - input errors, or anything unforeseen: the full
+            pass  # build gives its own exact errors, or the right outputs
     return None
 
 
@@ -327,6 +430,10 @@ def _fresh(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
     files = {name: FileState(d, [], []) for name, (_, d) in digests.items()}
     for rid, m in res.metas.items():
         files[m.file].rids.append(rid)
+        files[m.file].decl.append(_decl(m))
+    for name, fs in files.items():
+        if fs.rids:
+            fs.texts = _texts(digests[name][0].read_bytes(), [d[2] for d in fs.decl])
     for name, facts in res.corroborations.items():
         files[name].corroborates = facts
     uses = Counter(p for m in res.metas.values() for p in m.prefixes)
@@ -336,8 +443,12 @@ def _fresh(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
     except ValueError:  # an owl:sameAs into no link target: the build reports it later
         built.void = None
     offsets, sizes = _in_document_order(res.metas, res.refs)
-    _save(root, State(fp, files, res.metas, res.local, Counter(res.refs), res.prefixes,
-                      {"": uses}, res.rules, built.void))
+    _save_layout(root, _stacked(sizes), sizes)  # the block file once stored in order
+    analyses: dict = {}  # made now (≈1 s of SPARQL parsing) rather than by the first rebuild
+    for _, text, var in _rule_texts(the_plan):
+        _analyse(analyses, text, var)
+    _save(root, State(fp, files, Metas(res.metas), res.local, Refs(res.refs), res.prefixes,
+                      {"": uses}, res.rules, built.void, analyses, triples=built.loaded.triples))
     with progress.stage("export") as step:  # after saving: both are never in memory at once
         built.kb_ttl = res.blocks.assemble(res.header, offsets, sizes)
         step.done = assembled(built.kb_ttl)
@@ -349,11 +460,44 @@ def _fresh(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
     return built
 
 
-def _in_document_order(metas: dict[str, Meta], refs: dict[str, int]) -> tuple[array, array]:
+def _decl(m: Meta) -> tuple[str, bool, int | None, Any]:
+    return (m.type, m.is_fact, m.line, m.sig[2])
+
+
+def _in_document_order(metas: dict[str, Meta], refs: Any) -> tuple[array, array]:
     """Give every block the offset it will have once the block file is stored in document
-    order; the offsets and sizes it has now, in that order."""
+    order, and its index in that order; the offsets and sizes it has now, in that order."""
     offsets, sizes, order = document_order(metas.values(), refs)
     renumber_blocks(metas.values(), order, sizes)
+    set_positions(metas.values(), order)
+    return offsets, sizes
+
+
+LAYOUT = "layout.bin"  # kb.ttl's blocks in order: their offsets in blocks.bin, their sizes
+
+
+def _stacked(sizes: array) -> array:
+    """Where each block starts when they are stored one after another."""
+    out, pos = array("q", bytes(8 * len(sizes))), 0
+    for k, n in enumerate(sizes):
+        out[k] = pos
+        pos += n
+    return out
+
+
+def _save_layout(root: Path, offsets: array, sizes: array) -> None:
+    write_atomic(root / LAYOUT, len(offsets).to_bytes(8, "little") + offsets.tobytes()
+                 + sizes.tobytes())
+
+
+def _read_layout(root: Path) -> tuple[array, array]:
+    data = (root / LAYOUT).read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    offsets, sizes = array("q"), array("q")
+    offsets.frombytes(data[8:8 + 8 * n])
+    sizes.frombytes(data[8 + 8 * n:])
+    if len(sizes) != n:
+        raise ValueError("layout.bin is cut short")
     return offsets, sizes
 
 
@@ -374,30 +518,51 @@ def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_
         removed = set(state.files) - set(digests)
         docs = {n: read_yaml_fast(digests[n][0], n) for n in sorted(changed)}
         checker = _Checker(schema)
+        sig: dict[str, tuple] = {}
         for name in digests:  # declarations, in file order, as the full build makes them
             if name in changed:
                 checker.declare(name, docs[name])
                 continue
-            for rid in state.files[name].rids:
-                m = state.metas[rid]
-                spec = (schema.facts if m.is_fact else schema.entities)[m.type]
-                checker.records[rid] = Record(rid, spec, name, m.line)
+            for rid, (rtype, is_fact, line, pub) in zip(state.files[name].rids,
+                                                        state.files[name].decl, strict=True):
+                spec = (schema.facts if is_fact else schema.entities)[rtype]
+                checker.records[rid] = Record(rid, spec, name, line)
+                sig[rid] = sig_of(rtype, is_fact, pub)
         if checker.problems:
             raise _Miss
         declared = checker.records
-        sig: dict[str, tuple] = {}
+        # what the last build declared in the files that changed (only those can differ)
+        before: dict[str, tuple] = {}
+        for name in sorted(changed | removed):
+            if name in state.files:
+                fs = state.files[name]
+                for rid, (rtype, is_fact, _, pub) in zip(fs.rids, fs.decl, strict=True):
+                    before[rid] = sig_of(rtype, is_fact, pub)
         for rid, rec in declared.items():
             if rec.file in changed:
                 pub = checker.raw[rid].get("publisher") if rec.type == "source" else None
                 sig[rid] = sig_of(rec.type, rec.spec.is_fact, pub)
-            else:
-                sig[rid] = state.metas[rid].sig
-        gone = set(state.metas) - set(declared)
-        moved = {rid for rid in declared if rid in state.metas and state.metas[rid].sig != sig[rid]}
-        touched = gone | moved | (set(declared) - set(state.metas))
-        dirty = {rid for rid, rec in declared.items() if rec.file in changed}
-        dirty |= {rid for rid, m in state.metas.items()
-                  if rid in declared and touched.intersection(m.deps)}
+        gone = set(before) - set(declared)
+        moved = {rid for rid, old in before.items() if rid in declared and old != sig[rid]}
+        added = {rid for rid, rec in declared.items()
+                 if rec.file in changed and rid not in before and rid not in state.metas.where}
+        touched = gone | moved | added
+        # in a changed file, a record is redone if its lines changed or moved (its own
+        # messages name them), or it is new, moved in from another file or another kind
+        texts: dict[str, list[str | None]] = {}
+        dirty = set()
+        for name in sorted(changed):
+            mine = [rid for rid, rec in declared.items() if rec.file == name]
+            texts[name] = _texts(digests[name][0].read_bytes(), [declared[r].line for r in mine])
+            old = state.files.get(name)
+            was = {} if old is None else {
+                rid: (d[2], t) for rid, d, t in zip(old.rids, old.decl, old.texts, strict=True)}
+            for rid, text in zip(mine, texts[name], strict=True):
+                if text is None or was.get(rid) != (declared[rid].line, text) or rid in moved:
+                    dirty.add(rid)
+        if touched:  # records referring to them: every record's deps are read
+            dirty |= {rid for rid, m in state.metas.load_all().items()
+                      if rid in declared and touched.intersection(m.deps)}
         for name in changed | removed:
             if name in state.files:
                 dirty |= set(state.files[name].corroborates) & set(declared)
@@ -431,13 +596,35 @@ def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_
         if checker.problems:
             raise _Miss
         step.done = f"read {len(changed)} changed of {len(digests)} seed files"
-    return _apply(seeds_dir, root, state, schema, the_plan, jobs, progress, digests, declared,
-                  dirty, gone)
+    return _apply(seeds_dir, root, state, schema, the_plan, progress, digests, declared,
+                  dirty, gone, texts)
 
 
-def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: Plan, jobs: int,
+def _rule_texts(the_plan: Plan) -> list[tuple[str, str, str]]:
+    """Each rule and check: its name in State.rules, its query, its focus variable."""
+    return [(r.name, r.query, "this") for r in the_plan.rules] + [
+        (f"check:{q.name}", q.text, "focus") for q in list_queries(CHECKS)]
+
+
+def _analyse(analyses: dict, text: str, var: str) -> None:
+    """What a rebuild needs to know of a rule's query (kb.validate.relevance), made once."""
+    if (text, var) not in analyses:
+        analyses[(text, var)] = analyse(text, var)
+    if ("predicates", text) not in analyses:
+        analyses[("predicates", text)] = predicates(text)
+
+
+def _same_layout(old: Meta | None, new: Meta) -> bool:
+    """The record's blocks take the same places in kb.ttl's order: same subjects, each an
+    rdfs:Class instance or not as before."""
+    return old is not None and old.at is not None and old.subjects == new.subjects and \
+        all((a < 0) == (b < 0) for a, b in zip(old.blocks[1::2], new.blocks[1::2], strict=True))
+
+
+def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: Plan,
            progress: Progress, digests: dict[str, tuple[Path, str]],
-           declared: dict[str, Record], dirty: set[str], gone: set[str]) -> Built:
+           declared: dict[str, Record], dirty: set[str], gone: set[str],
+           texts: dict[str, list[str | None]]) -> Built:
     """Update the store and blocks for the dirty records, validate what changed, save."""
     (root / "dirty").touch()
     seeds = SeedSet(declared, list(digests))
@@ -445,8 +632,8 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
     blocks = BlockFile(root / "blocks.bin", append=True)
     mapper = Mapper(schema, seeds, store, blocks)
     with progress.stage("map to RDF", total=len(dirty)) as step, gc_paused():
-        old = quads(store, [s for rid in dirty | gone if rid in state.metas
-                             for s in state.metas[rid].subjects])
+        olds = {rid: state.metas.get(rid) for rid in dirty | gone}
+        old = quads(store, [s for m in olds.values() if m is not None for s in m.subjects])
         for q in old:
             store.remove(q)
         new_metas = {rid: mapper.add(rec)[0] for rid, rec in declared.items() if rid in dirty}
@@ -454,44 +641,58 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         mark_ill_typed(store, mapper.ill_typed)
         new = quads(store, [s for m in new_metas.values() for s in m.subjects])
         minus, plus = old - new, new - old
+        delta: Counter[str] = Counter()
         for q in minus:
             if isinstance(q.object, ox.NamedNode):
-                state.refs[q.object.value] -= 1
+                delta[q.object.value] -= 1
         for q in plus:
             if isinstance(q.object, ox.NamedNode):
-                state.refs[q.object.value] += 1
+                delta[q.object.value] += 1
+        for node, n in delta.items():
+            if n:
+                state.refs.add(node, n)
+        # kb.ttl keeps its order unless use counts, subjects or classes changed
+        in_place = not gone and not any(delta.values()) and all(
+            _same_layout(olds[rid], m) for rid, m in new_metas.items())
         uses = state.uses[""]
-        for rid in dirty | gone:
-            if rid in state.metas:
-                uses.subtract(state.metas.pop(rid).prefixes)
-        for m in new_metas.values():
+        for rid, m in olds.items():
+            if m is not None:
+                uses.subtract(m.prefixes)
+                state.triples -= m.triples
+                state.metas.pop(rid)
+        for rid, m in new_metas.items():
             uses.update(m.prefixes)
+            state.triples += m.triples
+            m.at = olds[rid].at if in_place else None  # type: ignore[union-attr]
+            state.metas[rid] = m
         if state.void is not None:
             try:
                 update(state.void, store, minus, plus)
             except ValueError:
                 state.void = None
-        state.metas.update(new_metas)
-        state.metas = {rid: state.metas[rid] for rid in declared}  # declaration order
         state.prefixes.update(mapper.namer.used)
         step.done = f"mapped {len(new_metas)} changed records"
     with progress.stage("validate", total=2) as step:
         changes = Changes(store, minus | plus, minus)
-        rules, focus_of = {}, {}
-        names = [(r.name, r.query, "this") for r in the_plan.rules] + [
-            (f"check:{q.name}", q.text, "focus") for q in list_queries(CHECKS)]
-        for name, text, var in names:
+        rules, focus_of, skip = {}, {}, set()
+        changed_preds = {q.predicate.value for q in minus | plus}
+        for name, text, var in _rule_texts(the_plan):
             if name not in state.rules:
                 continue
-            if (text, var) not in state.analyses:
-                state.analyses[(text, var)] = analyse(text, var)
+            _analyse(state.analyses, text, var)
+            named = state.analyses[("predicates", text)]
+            short = name[6:] if name.startswith("check:") else name
+            if named is not None and changed_preds.isdisjoint(named):
+                skip.add(short)  # no changed triple matches any of its patterns
+                rules[name] = state.rules[name]
+                continue
             nodes = affected(state.analyses[(text, var)], var, changes)
             if nodes is not None:
-                focus_of[name[6:] if name.startswith("check:") else name] = nodes
+                focus_of[short] = nodes
                 rules[name] = [r for r in state.rules[name] if str(r.focus) not in nodes]
-        for name, got in rule_results(store, the_plan, focus_of).items():
+        for name, got in rule_results(store, the_plan, focus_of, frozenset(skip)).items():
             rules[name] = rules.get(name, []) + got
-        for name, got in check_results(store, focus_of).items():
+        for name, got in check_results(store, focus_of, frozenset(skip)).items():
             rules[f"check:{name}"] = rules.get(f"check:{name}", []) + got
         state.rules = rules
         raw = [r for rs in rules.values() for r in rs]
@@ -501,12 +702,13 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         local = [r for r in state.core if str(r.focus) not in focus]
         local += core_query_issues(store, [q for q in the_plan.queries if q.local], focus,
                                    the_plan.ext)
-        owners = sorted({f[len(mapper.base):].split("/", 1)[0] for f in focus
-                         if f.startswith(mapper.base)} & set(declared))
-        shacl = pyshacl_issues(the_plan, seeds, schema, store,
-                               [(rid, state.metas[rid].triples) for rid in owners], 1,
-                               triples=store_triples(store, state))
-        local += [r for r in shacl if str(r.focus) in focus]
+        if the_plan.rest is not None:
+            owners = sorted({f[len(mapper.base):].split("/", 1)[0] for f in focus
+                             if f.startswith(mapper.base)} & set(declared))
+            shacl = pyshacl_issues(the_plan, seeds, schema, store,
+                                   [(rid, state.metas[rid].triples) for rid in owners], 1,
+                                   triples=store_triples(store, state))
+            local += [r for r in shacl if str(r.focus) in focus]
         state.core = local
         raw += local
         step()
@@ -514,38 +716,63 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
     loaded = FastLoaded(lambda: read_seeds(seeds_dir, schema, reader=read_yaml_fast),
                         ByRecord(state.metas, mapper.base, "origin", str),  # type: ignore[arg-type]
                         ByRecord(state.metas, mapper.base, "source_of", set),  # type: ignore[arg-type]
-                        sum(m.triples for m in state.metas.values()), schema, list(digests))
+                        state.triples, schema, list(digests))
     report_issues = to_issues(raw, loaded, mapper.col.g)
-    with progress.stage("export") as step:
-        header = Namer.header_of(state.prefixes, [p for p, n in uses.items() if n > 0])
-        offsets, sizes, order = document_order(state.metas.values(), state.refs)
-        kb_ttl = blocks.assemble(header, offsets, sizes)
-        blocks.close()
-        moved = blocks.runs > MAX_RUNS or blocks.size > 2 * len(kb_ttl) + 2**20
-        if moved:  # edits scattered or stale blocks piled up: store them in order again
-            renumber_blocks(state.metas.values(), order, sizes)
-            store_in_order(root / "blocks.bin", kb_ttl, header)
-        step.done = assembled(kb_ttl)
-    rids_of: dict[str, list[str]] = {name: [] for name in digests}
-    for rid, rec in declared.items():
-        rids_of[rec.file].append(rid)
-    for name, (_, d) in digests.items():
+    files: dict[str, FileState] = {}
+    for name, (_, d) in digests.items():  # in declaration order, as the parts are cut
         corro = state.files[name].corroborates if name in state.files else []
-        state.files[name] = FileState(d, rids_of[name], corro)
-    for name in set(state.files) - set(digests):
-        del state.files[name]
+        files[name] = FileState(d, [], corro)
+    for rid, rec in declared.items():
+        files[rec.file].rids.append(rid)
+    state.files = _declarations(files, state, declared, new_metas)
+    for name, fs in state.files.items():
+        if name in texts:
+            fs.texts = texts[name]
     for rid in dirty:
         for c in declared[rid].citations:
             if c.file != declared[rid].file and rid not in state.files[c.file].corroborates:
                 state.files[c.file].corroborates.append(rid)
-    _save(root, state, None if moved else dirty | gone,
-          {q.object.value for q in minus | plus if isinstance(q.object, ox.NamedNode)})
+    with progress.stage("export") as step:
+        header = Namer.header_of(state.prefixes, [p for p, n in uses.items() if n > 0])
+        if in_place:
+            offsets, sizes = _read_layout(root)
+            for m in new_metas.values():
+                for j, k in enumerate(m.at):  # type: ignore[arg-type]
+                    offsets[k], sizes[k] = m.blocks[2 * j], abs(m.blocks[2 * j + 1])
+        else:  # kb.ttl's order changed: every record's blocks are placed again
+            metas = {rid: state.metas[rid] for rid in declared}
+            offsets, sizes, order = document_order(metas.values(), state.refs.load_all())
+            set_positions(metas.values(), order)
+        kb_ttl = blocks.assemble(header, offsets, sizes)
+        blocks.close()
+        moved = blocks.runs > MAX_RUNS or blocks.size > 2 * len(kb_ttl) + 2**20
+        if moved:  # edits scattered or stale blocks piled up: store them in order again
+            pos = offsets = _stacked(sizes)
+            for m in state.metas.values():
+                for j, k in enumerate(m.at):  # type: ignore[arg-type]
+                    m.blocks[2 * j] = pos[k]
+            store_in_order(root / "blocks.bin", kb_ttl, header)
+        _save_layout(root, offsets, sizes)
+        step.done = assembled(kb_ttl)
+    _save(root, state, dirty | gone if in_place and not moved else None,
+          {node for node, n in delta.items() if n})
     del mapper
     store = _reopen(root, store)
     (root / "dirty").unlink()
     from kb.validate.report import Report
     return Built(loaded, Report(report_issues), kb_ttl, store, progress.timings,
-                 {"records": len(state.metas), "rebuilt": len(dirty),
+                 {"records": len(declared), "rebuilt": len(dirty),
                   "revalidated": len(focus), "triples": loaded.triples}, void=state.void)
 
 
+def _declarations(files: dict[str, FileState], state: State, declared: dict[str, Record],
+                  new: dict[str, Meta]) -> dict[str, FileState]:
+    """Each file's declarations: a redone record's from its new Meta, the others' as they
+    were (the record is in the same file, unchanged)."""
+    old = {rid: (d, t) for fs in state.files.values()
+           for rid, d, t in zip(fs.rids, fs.decl, fs.texts or [None] * len(fs.rids),
+                                strict=True)}
+    for fs in files.values():
+        fs.decl = [_decl(new[rid]) if rid in new else old[rid][0] for rid in fs.rids]
+        fs.texts = [old[rid][1] if rid in old else None for rid in fs.rids]
+    return files

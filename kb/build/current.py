@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kb.build.distdir import reading, snapshot
 from kb.core.files import write_atomic
-from kb.core.paths import CHECKS, ONTOLOGY_DIR, SHAPES_DIR
+from kb.core.paths import CHECKS, ONTOLOGY_DIR, ROOT, SHAPES_DIR
 
 STAMP = ".kb-build.json"
 CODE_DIR = Path(__file__).resolve().parent.parent  # the kb package
@@ -41,21 +44,56 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def stamp_bytes(inputs: str, kb_ttl: bytes) -> bytes:
-    """The stamp of a validated kb.ttl built from inputs with fingerprint `inputs`."""
-    return (json.dumps({"inputs": inputs, "kb.ttl": _sha256(kb_ttl)}, indent=2) + "\n").encode()
+def stamp_bytes(inputs: str, kb_ttl: bytes, summary: dict[str, Any] | None = None) -> bytes:
+    """The stamp of a validated kb.ttl built from inputs with fingerprint `inputs`; `summary`
+    (Summary's fields) lets an unchanged `kb build` answer without building."""
+    doc: dict[str, Any] = {"inputs": inputs, "kb.ttl": _sha256(kb_ttl)}
+    if summary is not None:
+        doc["summary"] = summary
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def is_current(seeds_dir: Path, dist: Path) -> bool:
-    """True if dist holds a stamped build of these inputs whose kb.ttl is as it was written
-    (both read from one build: kb.distdir.reading)."""
+@dataclass(frozen=True)
+class Summary:
+    """What a build said, kept in its stamp: `kb build` repeats it when nothing changed."""
+
+    base: str  # the seed schema's base IRI (ids are IRIs under base + "id/")
+    triples: int
+    seed_files: int
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class Current:
+    """A current build: its kb.ttl (the bytes the stamp vouches for) and its summary (None
+    for a stamp written before summaries were kept)."""
+
+    kb_ttl: bytes
+    summary: Summary | None
+
+
+def current(seeds_dir: Path, dist: Path) -> Current | None:
+    """dist's build if it is a stamped build of these inputs whose kb.ttl is as it was
+    written (both read from one build: kb.distdir.reading); None otherwise."""
     with reading(dist) as here:
         try:
             recorded = json.loads((here / STAMP).read_text(encoding="utf-8"))
             kb_ttl = (here / "kb.ttl").read_bytes()
         except (OSError, ValueError):
-            return False
-    return recorded == {"inputs": fingerprint(seeds_dir), "kb.ttl": _sha256(kb_ttl)}
+            return None
+    if not isinstance(recorded, dict) or (recorded.get("inputs"), recorded.get("kb.ttl")) != (
+            fingerprint(seeds_dir), _sha256(kb_ttl)):
+        return None
+    try:
+        summary = Summary(**recorded["summary"])
+    except (KeyError, TypeError):
+        summary = None
+    return Current(kb_ttl, summary)
+
+
+def is_current(seeds_dir: Path, dist: Path) -> bool:
+    """True if dist holds a stamped build of these inputs whose kb.ttl is as it was written."""
+    return current(seeds_dir, dist) is not None
 
 
 def record(dist: Path, inputs: str) -> None:
@@ -65,3 +103,8 @@ def record(dist: Path, inputs: str) -> None:
     of one: kb.build.build stamps its own builds."""
     here = snapshot(dist)
     write_atomic(here / STAMP, stamp_bytes(inputs, (here / "kb.ttl").read_bytes()))
+
+
+def cache_dir() -> Path:
+    """Where `kb build` keeps what it needs to redo only what an edit touched."""
+    return Path(os.environ.get("KB_BUILD_CACHE") or ROOT / "build-cache")

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from kb.build.current import STAMP, fingerprint, is_current, stamp_bytes
+from kb.build.current import (  # noqa: F401 - cache_dir re-exported
+    STAMP,
+    Summary,
+    cache_dir,
+    fingerprint,
+    is_current,
+    stamp_bytes,
+)
 from kb.build.distdir import write_set
 from kb.build.pipeline import check_fast
 from kb.build.stages import Built
 from kb.core.errors import NonConformingError
-from kb.core.paths import DIST, ROOT, SEEDS
+from kb.core.paths import DIST, SEEDS
 from kb.core.progress import Progress
 from kb.interop.context import context_bytes
 from kb.interop.formats import turtle
@@ -19,6 +26,7 @@ from kb.interop.void import describe
 from kb.interop.voidcounts import HasNode
 from kb.rdf.ontology import load_ontology
 from kb.rdf.stream import FastLoaded
+from kb.seeds.schema import load_schema
 from kb.validate.report import Report
 
 
@@ -63,10 +71,17 @@ def build(seeds_dir: Path = SEEDS, dist: Path = DIST, *, cache: Path | None = No
         "ontology.ttl": turtle(ontology),
         "void.ttl": turtle(void),
         "context.jsonld": context_bytes(),
-        STAMP: stamp_bytes(inputs, built.kb_ttl),
+        STAMP: stamp_bytes(inputs, built.kb_ttl, summary(built)),
     }
     write_set(dist, files)
     return BuildResult(built, [dist / name for name in files if name != STAMP])
+
+
+def summary(built: Built) -> dict[str, Any]:
+    """What the stamp keeps of a build, for an unchanged `kb build` (kb.build.current.Summary)."""
+    return asdict(Summary(base=load_schema().base, triples=built.loaded.triples,
+                          seed_files=len(built.loaded.files),
+                          warnings=[str(i) for i in built.report.warnings]))
 
 
 def current_build(seeds_dir: Path, dist: Path, rebuild: bool = False) -> BuildResult | None:
@@ -78,11 +93,6 @@ def current_build(seeds_dir: Path, dist: Path, rebuild: bool = False) -> BuildRe
     if not rebuild and is_current(seeds_dir, dist):
         return None
     return build(seeds_dir, dist, cache=cache_dir())  # as `kb build` does; stamps
-
-
-def cache_dir() -> Path:
-    """Where `kb build` keeps what it needs to redo only what an edit touched."""
-    return Path(os.environ.get("KB_BUILD_CACHE") or ROOT / "build-cache")
 
 
 def format_report(report: Report) -> str:

@@ -124,17 +124,20 @@ def mark_ill_typed(store: ox.Store, literals: list[str]) -> None:
         store.load(text.encode(), format=ox.RdfFormat.N_TRIPLES, to_graph=META)
 
 
-def rule_results(store: ox.Store, the_plan: Plan,
-                 focus: dict[str, set[str]] | None = None) -> dict[str, list[RawIssue]]:
-    return {r.name: rule_issues(store, [r], focus) for r in the_plan.rules}
+def rule_results(store: ox.Store, the_plan: Plan, focus: dict[str, set[str]] | None = None,
+                 skip: frozenset[str] = frozenset()) -> dict[str, list[RawIssue]]:
+    """Each rule's results (but those in `skip`); with `focus`, a rule named there runs only
+    for those focus nodes."""
+    return {r.name: rule_issues(store, [r], focus) for r in the_plan.rules if r.name not in skip}
 
 
-def check_results(store: ox.Store,
-                  focus: dict[str, set[str]] | None = None) -> dict[str, list[RawIssue]]:
+def check_results(store: ox.Store, focus: dict[str, set[str]] | None = None,
+                  skip: frozenset[str] = frozenset()) -> dict[str, list[RawIssue]]:
     """queries/checks, as kb.validate.check_issues runs them (KB in the default graph), by
-    check; with `focus`, a check named there runs only for those focus nodes."""
+    check (but those in `skip`); with `focus`, a check named there runs only for those focus
+    nodes."""
     return {q.name: _check(store, q, None if focus is None else focus.get(q.name))
-            for q in list_queries(CHECKS)}
+            for q in list_queries(CHECKS) if q.name not in skip}
 
 
 def _check(store: ox.Store, q: QueryFile, nodes: set[str] | None = None) -> list[RawIssue]:

@@ -53,7 +53,9 @@ def table(results: list[dict[str, Any]]) -> str:
                         f"(min {q['min']}x)" if q else "-") + " |")
         if "rebuild" in f:
             lines.append(f"{head} rebuild after 1 edit | {f['rebuild']:.2f} s | - | "
-                         f"{r['rebuild_vs_build'] * 100:.1f}% of build |")
+                         f"{r['rebuild_vs_build'] * 100:.1f}% of build"
+                         + {True: "; = clean build", False: "; DIFFERS from a clean build",
+                            None: ""}[f.get("rebuild_equals_clean_build")] + " |")
         if "build_peak_rss_mb" in f:
             lines.append(f"{head} peak RSS, cold build | {f['build_peak_rss_mb']:.0f} MB | - | |")
         if f.get("queries_peak_rss_mb"):
@@ -62,6 +64,12 @@ def table(results: list[dict[str, Any]]) -> str:
         lines.append(f"{head} peak RSS (build, queries, rebuild; naive: any stage) | "
                      f"{f['peak_rss_mb']:.0f} MB | "
                      f"{max((x.get('peak_rss_mb', 0) for x in n.values()), default=0):.0f} MB | |")
+        for key, what in (("help", "`kb --help`"), ("query", "`kb query contacts-of-actor`"),
+                          ("unchanged_build", "unchanged `kb build`")):
+            if key in res.get("cli", {}):
+                c = res["cli"][key]
+                lines.append(f"{head} {what}, wall (median of {res['cli']['reps']}) | "
+                             f"{c['median_s']:.2f} s (CPU {c['cpu_median_s']:.2f} s) | - | |")
         check = f["check"]
         lines.append(f"{head} validator check | "
                      + ("ok" if check["ok"] else "FAILED") + f" ({check['issues']} issues) | "

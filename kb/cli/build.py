@@ -23,11 +23,14 @@ def build(seeds_dir: Path, dist: Path, quiet: bool = False, no_cache: bool = Fal
     """Load the seeds, validate them, and write dist/kb.ttl and dist/ontology.ttl.
 
     Nothing is written unless the KB conforms; warnings are printed but do not fail.
+    When no input changed since dist/ was built (its stamp says so), nothing is redone.
 
     \b
     Example:
       kb build --dist dist
     """
+    if not no_cache and _unchanged(seeds_dir, dist, quiet):
+        return
     from kb.build import run
 
     result = run.build(seeds_dir, dist, quiet=quiet, cache=None if no_cache else run.cache_dir())
@@ -35,6 +38,28 @@ def build(seeds_dir: Path, dist: Path, quiet: bool = False, no_cache: bool = Fal
         click.echo(str(issue), err=True)
     click.echo(f"built {result.loaded.triples} triples from {len(result.loaded.files)} seed "
                "files: " + ", ".join(str(p) for p in result.written))
+
+
+def _unchanged(seeds_dir: Path, dist: Path, quiet: bool) -> bool:
+    """If dist/ is the current build of these inputs, say what its build said; True then.
+    Answered before the pipeline is imported (kb.build.current reads only the stamp)."""
+    import time
+
+    from kb.build.current import current
+
+    start = time.perf_counter()
+    done = current(seeds_dir, dist)
+    if done is None or done.summary is None:
+        return False
+    if not quiet:
+        click.echo(f"kb build: reused dist/ (no input changed since its build) in "
+                   f"{time.perf_counter() - start:.1f} s", err=True)
+    for warning in done.summary.warnings:
+        click.echo(warning, err=True)
+    written = [dist / name for name in ("kb.ttl", "ontology.ttl", "void.ttl", "context.jsonld")]
+    click.echo(f"built {done.summary.triples} triples from {done.summary.seed_files} seed "
+               "files: " + ", ".join(str(p) for p in written))
+    return True
 
 
 @click.command(context_settings=CONTEXT)

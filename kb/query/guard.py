@@ -18,6 +18,10 @@ if every reading below finds no SERVICE, and anything a reading cannot read is r
    opens an IRI or compares two values, which a tokenizer alone cannot: this closes tricks
    that make a tokenizer read a keyword as the inside of an IRI. A query rdflib cannot
    parse is refused (400), with rdflib's message. (Skipped when SERVICE is allowed.)
+   `kb query` passes a folder (`remember`, in build-cache/) where a reading that passed is
+   noted by a SHA-256 of its exact text, this module's source and the parser's (rdflib's
+   SPARQL grammar, pyparsing): a query file run again skips importing rdflib. Steps 1 and 2
+   run every time, so a forged note can at most skip the third reading, never the others.
 
 Update keywords (INSERT, DELETE, LOAD, ...) are refused as well: queries here are read-only,
 and the engine is only ever called through its query API. Behind this guard stands a second
@@ -26,11 +30,14 @@ wall (kb.sandbox): the processes that run queries cannot open an inet socket at 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
 
 UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY",
                              "MOVE", "ADD", "WITH", "USING"})
@@ -178,31 +185,64 @@ def rdflib_finds_service(text: str) -> bool:
     return _tree_has_service(tree)
 
 
-def check(text: str, allow_network: bool = False) -> None:
+def check(text: str, allow_network: bool = False, remember: Path | None = None) -> None:
     """Raise Refused unless `text` is a readable read-only query that opens no connection.
 
     With allow_network=True (the operator's explicit choice) SERVICE is let through; the
-    other checks still apply. Verdicts are cached by query text.
+    other checks still apply. Verdicts are cached by query text; with `remember`, readings
+    rdflib's grammar passed are also noted there, for later processes (step 3 above).
     """
-    verdict = _verdict(text, allow_network)
+    verdict = _verdict(text, allow_network, remember)
     if verdict is not None:
         raise Refused(*verdict)
 
 
 @lru_cache(maxsize=512)
-def _verdict(text: str, allow_network: bool) -> tuple[int, str] | None:
+def _verdict(text: str, allow_network: bool, remember: Path | None) -> tuple[int, str] | None:
     try:
-        _check(text, allow_network)
+        _check(text, allow_network, remember)
     except Refused as exc:
         return exc.status, exc.message
     return None
+
+
+@lru_cache(maxsize=1)
+def _parser_identity() -> bytes:
+    """A digest of this module and of the code that parses (rdflib's grammar, pyparsing)."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for package, part in (("rdflib", "plugins/sparql/parser.py"), ("pyparsing", "__init__.py")):
+        spec = find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise Refused(500, f"query refused: {package} is not installed")
+        h.update(b"\0" + (Path(spec.submodule_search_locations[0]) / part).read_bytes())
+    return h.digest()
+
+
+def _note(remember: Path, reading: str) -> Path:
+    key = hashlib.sha256(_parser_identity() + reading.encode("utf-8", "surrogatepass"))
+    return remember / f"{key.hexdigest()}.passed"
+
+
+def _rdflib_passes(reading: str, remember: Path | None) -> bool:
+    """Step 3 for one reading: True if rdflib parses it and finds no SERVICE (noted)."""
+    if remember is not None and _note(remember, reading).is_file():
+        return True
+    if rdflib_finds_service(reading):
+        return False
+    if remember is not None:
+        try:
+            remember.mkdir(parents=True, exist_ok=True)
+            _note(remember, reading).touch()
+        except OSError:  # an unwritable cache only costs the next run the parse
+            pass
+    return True
 
 
 _SERVICE_REFUSED = ("SERVICE is refused: queries here never open network connections "
                     "(allowed only when asked for explicitly, with --allow-service)")
 
 
-def _check(text: str, allow_network: bool) -> None:
+def _check(text: str, allow_network: bool, remember: Path | None = None) -> None:
     if len(text) > MAX_LENGTH:
         raise Refused(413, f"query refused: longer than {MAX_LENGTH} characters")
     readings = [text]
@@ -234,5 +274,5 @@ def _check(text: str, allow_network: bool) -> None:
     if allow_network:
         return
     for variant in readings:
-        if rdflib_finds_service(variant):
+        if not _rdflib_passes(variant, remember):
             raise Refused(400, _SERVICE_REFUSED)

@@ -133,6 +133,7 @@ class Meta:
     prefixes: tuple[str, ...]  # the prefixes its blocks use
     origin: tuple[tuple[str, str], ...]
     source_of: tuple[tuple[str, tuple[str, ...]], ...]
+    at: array | None = None  # per subject, its block's index in kb.ttl's order (set by the cache)
 
 
 def sig_of(rtype: str, is_fact: bool, publisher: object) -> tuple:
@@ -272,6 +273,19 @@ def renumber_blocks(metas: Iterable[Meta], order: list[int], sizes: array) -> No
         for j in range(0, len(b), 2):
             b[j] = at[k]
             k += 1
+
+
+def set_positions(metas: Iterable[Meta], order: list[int]) -> None:
+    """Give every record's subjects their blocks' indices in kb.ttl's order (`document_order`'s
+    `order`, over the same records in the same order)."""
+    at = array("q", bytes(8 * len(order)))
+    for k, i in enumerate(order):
+        at[i] = k
+    pos = 0
+    for m in metas:
+        n = len(m.subjects)
+        m.at = at[pos:pos + n]
+        pos += n
 
 
 class ByRecord(Mapping):

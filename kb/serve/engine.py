@@ -1,7 +1,13 @@
 """Run untrusted SPARQL queries with pyoxigraph in worker processes, under hard limits.
 
 pyoxigraph cannot interrupt a running query from another thread, so each query runs in a
-worker process of its own (a small pool, each holding the KB in memory). A query that is
+worker process of its own (a small pool). The KB is loaded once, into an on-disk Oxigraph
+store (RocksDB) in a temporary folder (`DiskStore`). Each worker, and the entity pages, open
+a copy of their own made of hard links to its immutable table files: the operating system's
+page cache holds those files once for all, so memory does not grow with the pool, and a
+replaced worker is ready in well under a second. A copy is opened read-write because a named
+query's `# @entry` parameters are written into the store for the query's run (kb.query.run.
+entry_points); the writes stay in that copy. A query that is
 still running at the time limit has its worker killed and replaced; the client gets a 503.
 Results are capped in rows (triples for CONSTRUCT/DESCRIBE) and bytes while they stream, and
 a worker's address space is capped too, so no query can exhaust the server's memory.
@@ -12,9 +18,12 @@ time limit.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
+import shutil
+import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -23,7 +32,7 @@ import pyoxigraph as ox
 
 from kb.query import guard, sandbox
 from kb.query.run import entry_points
-from kb.rdf.terms import load_store
+from kb.rdf.terms import DATA_FORMATS, load_store
 from kb.serve.conneg import choose
 
 TEXT = "text/plain; charset=utf-8"
@@ -111,6 +120,74 @@ class WorkerConfig:
     data: Path  # Turtle file holding the KB
     limits: Limits = field(default_factory=Limits)
     prefixes: tuple[tuple[str, str], ...] = ()
+    store: Path | None = None  # the worker's own copy of a DiskStore (DiskStore.copy)
+
+
+class WorkerError(Exception):
+    pass
+
+
+def _bulk_load(conn: Connection, data: Path, path: Path) -> None:
+    """DiskStore's loader (a child process): sends "" when the store is written, or why not."""
+    try:
+        store = ox.Store(str(path))
+        store.bulk_load(path=str(data),
+                        format=DATA_FORMATS.get(data.suffix.lower(), ox.RdfFormat.TURTLE))
+        store.optimize()
+        store.flush()
+        del store  # closed, so that copies of its files are a whole store
+    except (OSError, SyntaxError, ValueError) as exc:
+        conn.send(f"{type(exc).__name__}: {exc}")
+        return
+    conn.send("")
+
+
+class DiskStore:
+    """`data` bulk-loaded into an on-disk Oxigraph store in a new temporary folder (under
+    $TMPDIR, which must be on a disk: on a tmpfs the files would take RAM); `copy` gives each
+    query worker and the entity pages a store of their own that shares its table files.
+    `close` deletes it all."""
+
+    def __init__(self, data: Path, parent: Path | None = None):
+        self.folder = Path(tempfile.mkdtemp(prefix="kb-serve-", dir=parent))
+        self.path = self.folder / "store"
+        # Loaded in a child process: the loader's buffers (a gigabyte at 10^5 facts) go back
+        # to the system when it exits, where the allocator would keep them in the server.
+        ctx = mp.get_context("spawn")
+        conn, child = ctx.Pipe()
+        proc = ctx.Process(target=_bulk_load, args=(child, data, self.path), daemon=True,
+                           name="kb-store-loader")
+        proc.start()
+        child.close()
+        try:
+            message = conn.recv() if conn.poll(STARTUP_TIMEOUT) else "timed out"
+        except (EOFError, OSError):
+            message = "the loader died"
+        finally:
+            proc.join(30)
+            if proc.is_alive():
+                proc.kill()
+            conn.close()
+        if message:
+            self.close()
+            raise WorkerError(f"could not load the KB: {message}")
+
+    def copy(self) -> Path:
+        """A new store folder with the same data: hard links to the (immutable) table files,
+        copies of the small bookkeeping files. The loaded store was closed, so it is whole."""
+        dest = Path(tempfile.mkdtemp(prefix="copy-", dir=self.folder))
+        for f in self.path.iterdir():
+            if f.suffix == ".sst":
+                os.link(f, dest / f.name)
+            elif f.name != "LOCK":
+                shutil.copy2(f, dest / f.name)
+        return dest
+
+    def open(self) -> ox.Store:
+        return ox.Store(str(self.copy()))
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class _TooLarge(Exception):
@@ -257,13 +334,20 @@ def _with_charset(media: str) -> str:
     return media if "charset" in media else f"{media}; charset=utf-8"
 
 
+def open_store(config: WorkerConfig) -> ox.Store:
+    """The worker's copy of the on-disk store; or, without one, the data loaded in memory."""
+    if config.store is not None:
+        return ox.Store(str(config.store))
+    return load_store(config.data)
+
+
 def worker_main(conn: Connection, config: WorkerConfig) -> None:
-    """A worker's life: close off the network, load the KB, say ready, then answer jobs
+    """A worker's life: close off the network, open the KB, say ready, then answer jobs
     until the pipe closes. A worker that cannot close off the network never says ready."""
     try:
         if not config.limits.allow_network:
             sandbox.deny_network()
-        store = load_store(config.data)
+        store = open_store(config)
         guard.check("ASK {}")  # warm up the guard's parser before the first real query
         if config.limits.max_memory:  # what a query may add to the loaded KB
             sandbox.cap_memory(config.limits.max_memory)
@@ -283,10 +367,6 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
         conn.send(answer)
 
 
-class WorkerError(Exception):
-    pass
-
-
 class _Worker:
     def __init__(self, ctx: Any, config: WorkerConfig):
         self.conn, child = ctx.Pipe()
@@ -296,6 +376,7 @@ class _Worker:
         child.close()
         self.ready = False
         self.memory_limit = config.limits.max_memory
+        self.store = config.store
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
         if self.ready:
@@ -331,10 +412,14 @@ class _Worker:
 
 
 class Engine:
-    """A pool of query workers. Thread-safe: each request borrows one idle worker."""
+    """A pool of query workers. Thread-safe: each request borrows one idle worker.
 
-    def __init__(self, config: WorkerConfig, workers: int = 2):
+    Given a DiskStore, each worker opens a copy of it (config.store) and `close` deletes it;
+    without one, each worker loads config.data into memory."""
+
+    def __init__(self, config: WorkerConfig, workers: int = 2, disk: DiskStore | None = None):
         self.config = config
+        self.disk = disk
         self._ctx = mp.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: set[_Worker] = set()
@@ -348,13 +433,18 @@ class Engine:
         return self.config.limits
 
     def _spawn(self) -> _Worker:
-        w = _Worker(self._ctx, self.config)
+        config = self.config
+        if self.disk is not None:  # a copy of its own (a killed worker's copy is deleted)
+            config = replace(config, store=self.disk.copy())
+        w = _Worker(self._ctx, config)
         with self._lock:
             self._all.add(w)
         return w
 
     def _retire(self, w: _Worker) -> None:
         w.kill()
+        if w.store is not None:
+            shutil.rmtree(w.store, ignore_errors=True)
         with self._lock:
             self._all.discard(w)
 
@@ -399,3 +489,5 @@ class Engine:
             self._all.clear()
         for w in workers:
             w.kill()
+        if self.disk is not None:
+            self.disk.close()

@@ -38,10 +38,9 @@ from kb.core.errors import InputError
 from kb.core.paths import QUERIES
 from kb.query.run import QueryFile, bind, read_query
 from kb.rdf.ontology import load_ontology
-from kb.rdf.terms import load_store
 from kb.seeds.schema import load_schema
 from kb.serve.conneg import choose
-from kb.serve.engine import Answer, Engine, Job, Limits, Term, WorkerConfig, accept_for
+from kb.serve.engine import Answer, DiskStore, Engine, Job, Limits, Term, WorkerConfig, accept_for
 from kb.serve.pages import EntityPages
 
 WEB = Path(__file__).resolve().parent / "web"
@@ -354,10 +353,15 @@ def create_app(data: Path, limits: Limits | None = None, workers: int = 2,
     prefixes = dict(schema.prefixes)
     prefixes["kb"] = schema.base + "id/"
     config = WorkerConfig(data, limits or Limits(), tuple(sorted(prefixes.items())))
-    engine = Engine(config, workers)
+    disk = DiskStore(data)  # loaded once; the workers and the pages open copies of it
+    try:
+        engine = Engine(config, workers, disk)
+    except BaseException:
+        disk.close()
+        raise
     try:
         engine.wait_ready()
-        pages = EntityPages.create(load_store(data), schema.base, load_ontology(), prefixes)
+        pages = EntityPages.create(disk.open(), schema.base, load_ontology(), prefixes)
     except BaseException:
         engine.close()
         raise

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib.paths import AlternativePath, InvPath, SequencePath
+from rdflib.paths import AlternativePath, InvPath, NegatedPath, Path, SequencePath
 from rdflib.plugins.sparql.algebra import translateGroupGraphPattern, translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.term import BNode, URIRef, Variable
@@ -146,6 +146,40 @@ def _scoped(project: Any) -> list[list[Edge]]:
         return x if not isinstance(x, str) or x in keep else x + tag
     return [[Edge(rename(e.a), e.preds, rename(e.b)) for e in alt]
             for alt in _alts(project.p)]
+
+
+def predicates(query: str) -> frozenset[str] | None:
+    """Every IRI the query names, or None if a triple pattern's predicate is a variable or a
+    negated path (or the query is beyond this reading): a changed triple whose predicate is
+    none of them matches none of its patterns, so cannot change its results."""
+    out: set[str] = set()
+
+    def walk(x: Any, depth: int = 0) -> None:
+        if depth > 200:
+            raise _Global
+        if isinstance(x, URIRef):
+            out.add(str(x))
+        elif isinstance(x, NegatedPath):
+            raise _Global
+        elif isinstance(x, Path):
+            for v in vars(x).values():
+                walk(v, depth + 1)
+        elif isinstance(x, dict):  # rdflib's CompValue
+            if getattr(x, "name", None) == "BGP":
+                for t in x.get("triples") or ():
+                    if isinstance(t[1], Variable | BNode):
+                        raise _Global
+            for v in x.values():
+                walk(v, depth + 1)
+        elif isinstance(x, list | tuple | set | frozenset):
+            for v in x:
+                walk(v, depth + 1)
+
+    try:
+        walk(translateQuery(parseQuery(query.replace(FOCUS, ""))).algebra)
+    except Exception:  # noqa: BLE001 - a variable predicate, or beyond this reading
+        return None
+    return frozenset(out)
 
 
 def analyse(query: str, focus: str) -> list[Alternative] | None:
