@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -21,8 +19,7 @@ import pytest
 from click.testing import CliRunner
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
-from serving import free_port, stop, wait_http
-from test_publish import GRAPH, Oxigraph, _oxigraph_binary, publish
+from test_publish import GRAPH, Oxigraph, oxigraph, publish  # noqa: F401 (a fixture)
 
 from kb.bench.naive import load
 from kb.build.run import BuildResult
@@ -201,25 +198,12 @@ def test_exports_and_pyoxigraph_keep_every_literal(built: BuildResult, dist_dir:
     assert _decimals(through_oxigraph) == _decimals(graph)
 
 
-@pytest.fixture
-def server() -> Iterator[Oxigraph]:
-    """A fresh, in-memory Oxigraph server on a free port of 127.0.0.1."""
-    port = free_port()
-    proc = subprocess.Popen([_oxigraph_binary(), "serve", "--bind", f"127.0.0.1:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/query")
-        yield Oxigraph(f"http://127.0.0.1:{port}")
-    finally:
-        stop(proc)
-
-
-def test_publish_round_trips_every_literal(server: Oxigraph, current_dist: Path) -> None:
+def test_publish_round_trips_every_literal(oxigraph: Oxigraph, current_dist: Path) -> None:  # noqa: F811
     """No allowance for numbers rewritten by the store: the published graph is kb.ttl's."""
-    result = publish(current_dist, "--endpoint", server.store, "--graph", GRAPH)
+    result = publish(current_dist, "--endpoint", oxigraph.store, "--graph", GRAPH)
     assert result.exit_code == 0, result.output
     expected = Graph().parse(current_dist / "kb.ttl", format="turtle")
-    got = server.graph(GRAPH)
+    got = oxigraph.graph(GRAPH)
     assert set(got) == set(expected)
     assert ntriples(got) == ntriples(expected)
     amount = (URIRef(KB + "dmitriev-claims-us-companies-losses-2025-02/amounts/1"), VALUE)
