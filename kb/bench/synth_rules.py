@@ -28,6 +28,12 @@ RULES: dict[str, tuple[str, str]] = {
     "anonymous-count-below-one": ("sh:MinInclusiveConstraintComponent", "Violation"),
     "term-of-another-person": (SPARQL, "Violation"),
     "term-end-disagrees-with-change": (SPARQL, "Violation"),
+    "term-start-disagrees-with-change": (SPARQL, "Violation"),
+    "term-change-of-wrong-kind": (SPARQL, "Violation"),
+    "term-in-another-organisation": (SPARQL, "Violation"),
+    "status-beyond-forward-looking-claims": (SPARQL, "Violation"),
+    "identity-link-without-hypothesis": (SPARQL, "Violation"),
+    "identity-hypothesis-without-link": (SPARQL, "Violation"),
     "order-cycle": (SPARQL, "Violation"),
     "order-contradicts-dates": (SPARQL, "Violation"),
     "sub-event-outside-parent": (SPARQL, "Violation"),
@@ -110,7 +116,8 @@ def inject(self: Any, k: int) -> list[str]:
         f"  - {{id: x-grp-zero-{k}, type: group, name: Nobody, "
         f"description: A group of no one, count: \"0\"}}",
         f"  - {{id: x-grp-assoc-{k}, type: group, name: Associates, "
-        f"description: Associates of someone, members_of: [x-nocite-{k}]}}",
+        f"description: Associates of someone, members_of: [x-nocite-{k}], "
+        f"possibly_same_as: [{p}]}}",
         f"  - {{id: x-nocite-{k}, type: person, name: Uncited Person {k}}}",
         f"  - {{id: x-orphan-{k}, type: document, kind: report, name: Orphan {k}}}",
         f"  - {{id: x-loop-{k}, type: place, kind: city, name: Loop {k}, "
@@ -125,6 +132,12 @@ def inject(self: Any, k: int) -> list[str]:
     self.expect("orphan-entity", f"x-orphan-{k}")
     self.expect("place-within-itself", f"x-loop-{k}")
     self.expect("publisher-not-outlet", f"x-src-{k}")
+    self.expect("identity-link-without-hypothesis", f"x-grp-assoc-{k}")
+    f = f"x-ident-{k}"
+    out += self.fact(f, "identity", "Maybe the same", [
+        f"entity: {q}", f"candidate: {p}", "suggested_by: source",
+        "basis: the same title in both reports"], [self.cite(k)])
+    self.expect("identity-hypothesis-without-link", f)
     out += _relations(self, k, p, q)
     return out
 
@@ -144,6 +157,31 @@ def _relations(self: Any, k: int, p: str, q: str) -> list[str]:
     out += self.fact(change, "personnel", "Ends it in 2020", [
         "action: departed", f"person: {p}", f"ends: {post}", "date: \"2020\""], [self.cite(k)])
     self.expect("term-end-disagrees-with-change", post)
+    post, change = f"x-tstart-{k}", f"x-tstart-change-{k}"
+    out += self.fact(post, "post", "Starts in 2020", [f"holder: {p}", "title: envoy",
+                                                      "start: \"2020\""], [self.cite(k)])
+    out += self.fact(change, "personnel", "Begins it in 2018", [
+        "action: appointed", f"person: {p}", f"begins: {post}", "date: \"2018\""],
+        [self.cite(k)])
+    self.expect("term-start-disagrees-with-change", post)
+    post, change = f"x-tkind-{k}", f"x-tkind-change-{k}"
+    out += self.fact(post, "post", "Someone's post", [f"holder: {p}", "title: envoy"],
+                     [self.cite(k)])
+    out += self.fact(change, "personnel", "A departure that begins a post", [
+        "action: departed", f"person: {p}", f"begins: {post}"], [self.cite(k)])
+    self.expect("term-change-of-wrong-kind", change)
+    o1, o2 = self.orgs.next(), self.orgs.next()
+    post, change = f"x-torg-{k}", f"x-torg-change-{k}"
+    out += self.fact(post, "post", "A post in one body", [
+        f"holder: {p}", f"organisation: {o1}", "title: envoy"], [self.cite(k)])
+    out += self.fact(change, "personnel", "Ends it in another", [
+        "action: resigned", f"person: {p}", f"organisation: {o2}", f"ends: {post}"],
+        [self.cite(k)])
+    self.expect("term-in-another-organisation", change)
+    f = f"x-fwd-{k}"
+    out += self.fact(f, "statement", "Only expected", [f"speakers: [{q}]", "status: confirmed"],
+                     [self.cite(k, stance="expects")])
+    self.expect("status-beyond-forward-looking-claims", f)
     a, b = f"x-cyc-a-{k}", f"x-cyc-b-{k}"
     out += self.fact(a, "statement", "Cycle", [f"speakers: [{p}]", f"before: [{b}]"],
                      [self.cite(k)])

@@ -29,6 +29,7 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import Graph
 
+from kb.build import fork_map
 from kb.core.errors import InputError
 from kb.core.paths import CHECKS
 from kb.core.progress import Progress
@@ -290,16 +291,30 @@ def full(seeds_dir: Path, work: Path, schema: Schema, the_plan: Plan, jobs: int,
         corro: dict[str, list[str]] = {}
         col = mapper.col
         with progress.stage("map to RDF", total=len(seeds.records)) as step:
-            for i, rec in enumerate(seeds.records.values()):
-                metas[rec.id], _ = mapper.add(rec)
-                _corroborates(corro, rec)
-                if lean:  # what is kept of it is in its Meta (ByRecord reads origins there)
-                    col.origin.clear()
-                    col.source_of.clear()
-                    if rec.type != "source":  # a source's publisher is read by its citers
-                        rec.values, rec.citations = {}, []
-                if i % 1000 == 999:
-                    step(1000)
+            records = list(seeds.records.values())
+            pairs = fork_map.mapped(mapper, records, jobs) if lean and jobs > 1 else \
+                ((rec, mapper.map(rec)) for rec in records)
+            made_up = False
+            try:
+                for i, (rec, one) in enumerate(pairs):
+                    metas[rec.id] = mapper.take(rec, one)
+                    _corroborates(corro, rec)
+                    if lean:  # what is kept of it is in its Meta (ByRecord reads origins there)
+                        col.origin.clear()
+                        col.source_of.clear()
+                        if rec.type != "source":  # a source's publisher is read by its citers
+                            rec.values, rec.citations = {}, []
+                    if i % 1000 == 999:
+                        step(1000)
+            except fork_map.MadeUpPrefix:
+                made_up = True
+            if made_up:  # names depend on record order: start again in one process
+                mapper.flush()  # no load left running on the store
+                blocks.close()
+                del store, mapper, col, seeds, records, pairs
+                gc.collect()  # the store's last references: it must close before it reopens
+                remove_tree(work / "store")
+                return full(seeds_dir, work, schema, the_plan, 1, progress)
             mapper.flush()
             add_axioms(store, the_plan)
             mark_ill_typed(store, mapper.ill_typed)

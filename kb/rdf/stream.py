@@ -15,6 +15,7 @@ import hashlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from sys import intern
@@ -136,6 +137,17 @@ class Meta:
     at: array | None = None  # per subject, its block's index in kb.ttl's order (set by the cache)
 
 
+@dataclass(slots=True)
+class Mapped:
+    """One record mapped: its output and, per subject, where the seeds state it (origin) and
+    the sources of a fact or claim (source_of)."""
+
+    out: Output
+    prefixes: tuple[str, ...]  # the prefixes its blocks use
+    origin: tuple[tuple[str, str], ...]
+    source_of: tuple[tuple[str, tuple[str, ...]], ...]
+
+
 def sig_of(rtype: str, is_fact: bool, publisher: object) -> tuple:
     return (rtype, is_fact, publisher if rtype == "source" else None)
 
@@ -194,10 +206,28 @@ class Mapper:
         self._batch: list[str] = []
         self._size = 0
         self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._loader: ThreadPoolExecutor | None = None  # loads a full batch while mapping goes on
+        self._loading: Future | None = None
 
     def add(self, rec: Record, to_store: bool = True) -> tuple[Meta, Output]:
+        mapped = self.map(rec)
+        return self.take(rec, mapped, to_store), mapped.out
+
+    def map(self, rec: Record) -> Mapped:
+        """A record's triples and what the collector noted of its nodes: the part of `add`
+        that reads only the seeds, so worker processes can do it (kb.build.fork_map)."""
         self.namer.seen = set()
         out = output(rec.id, self.col.triples(rec), self.namer, self.base)
+        origin, src = self.col.origin, self.col.source_of
+        nodes = [(s, URIRef(s)) for s in out.subjects]
+        return Mapped(out, tuple(sorted(self.namer.seen)),
+                      tuple((s, origin[n]) for s, n in nodes if n in origin),
+                      tuple((s, tuple(sorted(src[n]))) for s, n in nodes if n in src))
+
+    def take(self, rec: Record, mapped: Mapped, to_store: bool = True) -> Meta:
+        """Add a mapped record to the build: its triples to the store, its blocks to the
+        block file; what the cache keeps of it."""
+        out = mapped.out
         self.refs.update(map(intern, out.objects))
         self.ill_typed += out.ill_typed
         self.triples += out.triples
@@ -205,19 +235,15 @@ class Mapper:
             self._batch.append(out.nt)
             self._size += len(out.nt)
             if self._size > self.BATCH:
-                self.flush()
-        origin, src = self.col.origin, self.col.source_of
+                self.flush(wait=False)
         # one string per IRI, however many places keep it (10^6 of them at 10^5 facts)
-        subjects = tuple(map(intern, out.subjects))
-        nodes = [(s, URIRef(s)) for s in subjects]
-        meta = Meta(rec.file, rec.line, rec.type, rec.spec.is_fact,
+        return Meta(rec.file, rec.line, rec.type, rec.spec.is_fact,
                     sig_of(rec.type, rec.spec.is_fact, rec.values.get("publisher")),
-                    tuple(map(intern, deps_of(rec))), subjects, tuple(map(intern, out.links)),
-                    out.digest, out.triples, self._place(out.blocks),
-                    self._prefixes(tuple(sorted(self.namer.seen))),
-                    tuple((s, origin[n]) for s, n in nodes if n in origin),
-                    tuple((s, tuple(sorted(src[n]))) for s, n in nodes if n in src))
-        return meta, out
+                    tuple(map(intern, deps_of(rec))), tuple(map(intern, out.subjects)),
+                    tuple(map(intern, out.links)), out.digest, out.triples,
+                    self._place(out.blocks), self._prefixes(mapped.prefixes),
+                    tuple((intern(s), o) for s, o in mapped.origin),
+                    tuple((intern(s), src) for s, src in mapped.source_of))
 
     def _place(self, blocks: list[Block]) -> array:
         """Write the blocks to the block file; where they went (Meta.blocks)."""
@@ -232,11 +258,27 @@ class Mapper:
         """One tuple for every record using the same prefixes."""
         return self._shared.setdefault(used, used)
 
-    def flush(self) -> None:
-        if self._batch:
-            self.store.bulk_load("".join(self._batch).encode(), format=ox.RdfFormat.N_TRIPLES)
-            self._batch, self._size = [], 0
+    def flush(self, wait: bool = True) -> None:
+        """Bulk load the batch into the store; with wait=False on a thread of its own (Oxigraph
+        loads without holding the GIL), so mapping goes on meanwhile; one load at a time."""
+        if self._loading is not None:
+            self._loading.result()  # its error, if any, is raised here
+            self._loading = None
             release_memory()  # what the bulk loader's threads freed
+        if self._batch:
+            data = "".join(self._batch).encode()
+            self._batch, self._size = [], 0
+            if wait:
+                self.store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES)
+                release_memory()
+            else:
+                if self._loader is None:
+                    self._loader = ThreadPoolExecutor(1, thread_name_prefix="kb-bulk-load")
+                self._loading = self._loader.submit(
+                    self.store.bulk_load, data, format=ox.RdfFormat.N_TRIPLES)
+        if wait and self._loader is not None:
+            self._loader.shutdown()
+            self._loader = None
 
 
 def document_order(metas: Iterable[Meta], refs: Mapping[str, int]

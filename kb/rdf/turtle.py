@@ -54,6 +54,7 @@ class Namer:
         self._irregular += (str(XMLNS),)
         self._cache: dict[str, str | None] = {}
         self._labels: dict[str, str] = {}
+        self._bound = frozenset(self._prefix_of.values())
         self.used: dict[str, str] = {}  # prefix -> namespace, for the PREFIX lines
         self.seen: set[str] = set()  # prefixes used since the caller last cleared it
 
@@ -63,6 +64,11 @@ class Namer:
         if self._ser.namespaces != before:
             self.used.update({p: str(n) for p, n in self._ser.namespaces.items()})
         return name
+
+    def made_up(self) -> bool:
+        """Whether rdflib made up a prefix (ns1...) for an unbound namespace: the name then
+        depends on the order records were named in."""
+        return any(p not in self._bound for p in self.used)
 
     def pname(self, iri: str, gen: bool = False) -> str | None:
         """rdflib's get_pname(iri, gen): a prefixed name, or None for <iri>."""
