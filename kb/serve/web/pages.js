@@ -21,7 +21,10 @@ async function getJSON(url) {
 }
 
 // -- network ----------------------------------------------------------------------------
+let networkRequest = 0;  // the latest choice's request: an earlier answer arriving late is dropped
+
 async function drawNetwork(box) {
+  const mine = ++networkRequest;
   const params = new URLSearchParams({hops: document.getElementById("net-hops").value});
   for (const k of ["from", "to"]) {
     const v = document.getElementById(`net-${k}`).value;
@@ -29,6 +32,7 @@ async function drawNetwork(box) {
   }
   const message = document.getElementById("net-message");
   const data = await getJSON(`${box.dataset.src}?${params}`);
+  if (mine !== networkRequest) return;  // the reader changed hops or dates meanwhile
   const elements = [
     ...data.nodes.map(n => ({data: {id: n.id, label: n.label, kind: n.kind, href: n.href,
                                     hop: n.hop}, classes: n.id === data.centre ? "centre" : ""})),
