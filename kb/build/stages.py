@@ -308,6 +308,9 @@ def full(seeds_dir: Path, work: Path, schema: Schema, the_plan: Plan, jobs: int,
                         step(1000)
             except fork_map.MadeUpPrefix:
                 made_up = True
+            except BaseException:
+                mapper.stop_loading()  # no thread left holding the store
+                raise
             if made_up:  # names depend on record order: start again in one process
                 mapper.flush()  # no load left running on the store
                 blocks.close()

@@ -258,6 +258,12 @@ class Mapper:
         """One tuple for every record using the same prefixes."""
         return self._shared.setdefault(used, used)
 
+    def stop_loading(self) -> None:
+        """Let a running bulk load end and its thread go (a build that failed mid-way)."""
+        if self._loader is not None:
+            self._loader.shutdown()
+            self._loader, self._loading = None, None
+
     def flush(self, wait: bool = True) -> None:
         """Bulk load the batch into the store; with wait=False on a thread of its own (Oxigraph
         loads without holding the GIL), so mapping goes on meanwhile; one load at a time."""
