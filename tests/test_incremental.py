@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+import kb.build.cache as cache_mod
 from kb.bench import naive
 from kb.bench.synth import edit_description, generate
 from kb.build.pipeline import check_fast
@@ -216,3 +218,44 @@ def test_a_line_added_above_records_moves_their_messages(synth) -> None:
     again = check_fast(res.seeds, cache_dir=cache)
     assert _issues(again) != _issues(clean)  # the lines moved
     _same_as_clean(res.seeds, cache)
+
+
+def _seed_reads(monkeypatch, seeds: Path) -> list[Path]:
+    """The seed files whose bytes the next build reads (all reads go through read_bytes)."""
+    reads: list[Path] = []
+    real = Path.read_bytes
+
+    def spy(self: Path) -> bytes:
+        if self.is_relative_to(seeds):
+            reads.append(self)
+        return real(self)
+    monkeypatch.setattr(Path, "read_bytes", spy)
+    return reads
+
+
+def test_a_rebuild_reads_only_the_seed_files_whose_stat_changed(synth, monkeypatch) -> None:
+    res, cache = synth
+    monkeypatch.setattr(cache_mod, "RACY_NS", 0)  # trust a stat at once (no 2 s wait here)
+    check_fast(res.seeds, cache_dir=cache)  # files looked at once more, with the clock now
+    edited = edit_description(res.seeds, res.edit_fact, "Read again, and only this file.")
+    reads = _seed_reads(monkeypatch, res.seeds)
+    again = check_fast(res.seeds, cache_dir=cache)
+    monkeypatch.undo()
+    # the edited file, and the one holding the facts its corroborations cite (redone)
+    assert edited in reads and len(set(reads)) == 2, sorted(reads)
+    assert len(list(res.seeds.rglob("*.yaml"))) > 5
+    clean = check_fast(res.seeds)
+    assert again.kb_ttl == clean.kb_ttl and b"Read again, and only this file." in again.kb_ttl
+
+
+def test_an_edit_behind_the_same_size_and_mtime_is_still_seen(synth, monkeypatch) -> None:
+    res, cache = synth
+    monkeypatch.setattr(cache_mod, "RACY_NS", 0)
+    edited = edit_description(res.seeds, res.edit_fact, "Twelve chars")
+    check_fast(res.seeds, cache_dir=cache)
+    before = edited.stat()
+    edited.write_bytes(edited.read_bytes().replace(b"Twelve chars", b"Dozen glyphs"))
+    os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))  # ctime still moves
+    assert edited.stat().st_size == before.st_size
+    again = check_fast(res.seeds, cache_dir=cache)
+    assert b"Dozen glyphs" in again.kb_ttl and again.kb_ttl == check_fast(res.seeds).kb_ttl

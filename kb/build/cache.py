@@ -38,6 +38,7 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 import zlib
 from array import array
 from collections import Counter
@@ -60,6 +61,7 @@ from kb.build.stages import (
     gc_paused,
     mark_ill_typed,
     open_store,
+    other_results,
     pyshacl_issues,
     remove_tree,
     rule_results,
@@ -85,7 +87,7 @@ from kb.rdf.turtle import BlockFile, Namer, store_in_order
 from kb.seeds.check import Record, SeedSet, _Checker, _display, read_seeds, seed_files
 from kb.seeds.fast_yaml import read_yaml_fast
 from kb.seeds.schema import Schema
-from kb.validate.core import core_query_issues
+from kb.validate.core import core_query_issues, other_name
 from kb.validate.relevance import Changes, affected, analyse, predicates
 from kb.validate.report import RawIssue
 from kb.validate.rules import Plan
@@ -109,6 +111,7 @@ class FileState:
     # checker declares of it and what records citing it read, without reading its Meta
     decl: list[tuple[str, bool, int | None, Any]] = field(default_factory=list)
     texts: list[str | None] = field(default_factory=list)  # per record: hash of its lines
+    stat: tuple[int, ...] | None = None  # as `_digests` last read the file (None: not yet)
 
 
 def _texts(data: bytes, lines: list[int | None]) -> list[str | None]:
@@ -260,9 +263,30 @@ def fingerprint(engine: str) -> str:
     return h.hexdigest()
 
 
-def _digests(seeds_dir: Path) -> dict[str, tuple[Path, str]]:
-    return {_display(p): (p, hashlib.blake2b(p.read_bytes(), digest_size=16).hexdigest())
-            for p in seed_files(seeds_dir)}
+RACY_NS = 2 * 10**9  # a file changed this shortly before it was looked at is read next time
+
+
+def _digests(seeds_dir: Path, known: dict[str, FileState] | None = None
+             ) -> dict[str, tuple[Path, str, tuple[int, ...]]]:
+    """Each seed file's path, hash of its bytes and stat (size, mtime, ctime, inode, device,
+    when it was looked at). A file whose stat is what an earlier build saw keeps that
+    build's hash unread, if it had not changed for RACY_NS before that look (as git does): a
+    later write would have moved its ctime, which no program can set back."""
+    out = {}
+    cwd = Path.cwd().resolve()
+    for p in seed_files(seeds_dir):
+        name = _display(p, cwd)
+        now = time.time_ns()
+        st = p.stat()
+        key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        old = known.get(name) if known is not None else None
+        if (old is not None and old.stat is not None and old.stat[:-1] == key
+                and max(st.st_mtime_ns, st.st_ctime_ns) < old.stat[-1] - RACY_NS):
+            out[name] = (p, old.digest, old.stat)
+        else:
+            digest = hashlib.blake2b(p.read_bytes(), digest_size=16).hexdigest()
+            out[name] = (p, digest, (*key, now))
+    return out
 
 
 def _lock(root: Path) -> Any:
@@ -427,7 +451,7 @@ def _fresh(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
     remove_tree(root / "store")
     digests = _digests(seeds_dir)  # before reading: an edit made meanwhile is seen next time
     res = full(seeds_dir, root, schema, the_plan, jobs, progress)
-    files = {name: FileState(d, [], []) for name, (_, d) in digests.items()}
+    files = {name: FileState(d, [], [], stat=st) for name, (_, d, st) in digests.items()}
     for rid, m in res.metas.items():
         files[m.file].rids.append(rid)
         files[m.file].decl.append(_decl(m))
@@ -443,7 +467,8 @@ def _fresh(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
     except ValueError:  # an owl:sameAs into no link target: the build reports it later
         built.void = None
     offsets, sizes = _in_document_order(res.metas, res.refs)
-    _save_layout(root, _stacked(sizes), sizes)  # the block file once stored in order
+    # the block file once stored in order: one run
+    _save_layout(root, _stacked(sizes), sizes, array("q", [0]))
     analyses: dict = {}  # made now (≈1 s of SPARQL parsing) rather than by the first rebuild
     for _, text, var in _rule_texts(the_plan):
         _analyse(analyses, text, var)
@@ -485,20 +510,22 @@ def _stacked(sizes: array) -> array:
     return out
 
 
-def _save_layout(root: Path, offsets: array, sizes: array) -> None:
+def _save_layout(root: Path, offsets: array, sizes: array, starts: array) -> None:
+    """`starts`: where runs of blocks stored one after another begin (BlockFile.assemble)."""
     write_atomic(root / LAYOUT, len(offsets).to_bytes(8, "little") + offsets.tobytes()
-                 + sizes.tobytes())
+                 + sizes.tobytes() + starts.tobytes())
 
 
-def _read_layout(root: Path) -> tuple[array, array]:
+def _read_layout(root: Path) -> tuple[array, array, array]:
     data = (root / LAYOUT).read_bytes()
     n = int.from_bytes(data[:8], "little")
-    offsets, sizes = array("q"), array("q")
+    offsets, sizes, starts = array("q"), array("q"), array("q")
     offsets.frombytes(data[8:8 + 8 * n])
-    sizes.frombytes(data[8 + 8 * n:])
-    if len(sizes) != n:
+    sizes.frombytes(data[8 + 8 * n:8 + 16 * n])
+    starts.frombytes(data[8 + 16 * n:])
+    if len(sizes) != n or (n and (not starts or starts[0] != 0)):
         raise ValueError("layout.bin is cut short")
-    return offsets, sizes
+    return offsets, sizes, starts
 
 
 def _reopen(root: Path, store: ox.Store) -> ox.Store:
@@ -512,25 +539,30 @@ def _reopen(root: Path, store: ox.Store) -> ox.Store:
 def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: Plan,
                  jobs: int, progress: Progress) -> Built:
     with progress.stage("read seeds") as step, gc_paused():
-        digests = _digests(seeds_dir)
-        changed = {n for n, (_, d) in digests.items()
+        digests = _digests(seeds_dir, state.files)
+        changed = {n for n, (_, d, _) in digests.items()
                    if n not in state.files or state.files[n].digest != d}
         removed = set(state.files) - set(digests)
         docs = {n: read_yaml_fast(digests[n][0], n) for n in sorted(changed)}
         checker = _Checker(schema)
-        sig: dict[str, tuple] = {}
+        sig: dict[str, tuple] = {}  # records in changed files, and those declared there before
+        publishers: dict[str, Any] = {}  # each source's publisher (unchanged files first)
         for name in digests:  # declarations, in file order, as the full build makes them
             if name in changed:
                 checker.declare(name, docs[name])
                 continue
+            records = checker.records
             for rid, (rtype, is_fact, line, pub) in zip(state.files[name].rids,
                                                         state.files[name].decl, strict=True):
-                spec = (schema.facts if is_fact else schema.entities)[rtype]
-                checker.records[rid] = Record(rid, spec, name, line)
-                sig[rid] = sig_of(rtype, is_fact, pub)
+                records[rid] = Record(rid, (schema.facts if is_fact else schema.entities)[rtype],
+                                      name, line)
+                if rtype == "source":
+                    publishers[rid] = pub
         if checker.problems:
             raise _Miss
         declared = checker.records
+        in_changed = {rid: rec for rid, rec in declared.items() if rec.file in changed} \
+            if changed else {}
         # what the last build declared in the files that changed (only those can differ)
         before: dict[str, tuple] = {}
         for name in sorted(changed | removed):
@@ -538,21 +570,26 @@ def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_
                 fs = state.files[name]
                 for rid, (rtype, is_fact, _, pub) in zip(fs.rids, fs.decl, strict=True):
                     before[rid] = sig_of(rtype, is_fact, pub)
-        for rid, rec in declared.items():
-            if rec.file in changed:
-                pub = checker.raw[rid].get("publisher") if rec.type == "source" else None
-                sig[rid] = sig_of(rec.type, rec.spec.is_fact, pub)
-        gone = set(before) - set(declared)
+        for rid, rec in in_changed.items():
+            pub = checker.raw[rid].get("publisher") if rec.type == "source" else None
+            sig[rid] = sig_of(rec.type, rec.spec.is_fact, pub)
+        for rid in before.keys() - sig.keys():  # declared before in a changed file, now not
+            if rid in declared:
+                rec = declared[rid]
+                sig[rid] = sig_of(rec.type, rec.spec.is_fact, publishers.get(rid))
+        publishers.update((rid, sig[rid][2]) for rid, rec in in_changed.items()
+                          if rec.type == "source")
+        gone = before.keys() - declared.keys()
         moved = {rid for rid, old in before.items() if rid in declared and old != sig[rid]}
-        added = {rid for rid, rec in declared.items()
-                 if rec.file in changed and rid not in before and rid not in state.metas.where}
+        added = {rid for rid in in_changed
+                 if rid not in before and rid not in state.metas.where}
         touched = gone | moved | added
         # in a changed file, a record is redone if its lines changed or moved (its own
         # messages name them), or it is new, moved in from another file or another kind
         texts: dict[str, list[str | None]] = {}
         dirty = set()
         for name in sorted(changed):
-            mine = [rid for rid, rec in declared.items() if rec.file == name]
+            mine = [rid for rid, rec in in_changed.items() if rec.file == name]
             texts[name] = _texts(digests[name][0].read_bytes(), [declared[r].line for r in mine])
             old = state.files.get(name)
             was = {} if old is None else {
@@ -565,9 +602,9 @@ def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_
                       if rid in declared and touched.intersection(m.deps)}
         for name in changed | removed:
             if name in state.files:
-                dirty |= set(state.files[name].corroborates) & set(declared)
+                dirty |= {r for r in state.files[name].corroborates if r in declared}
         for name in changed:
-            dirty |= {c.get("fact") for c in seed_items(docs[name])[1]} & set(declared)
+            dirty |= {f for c in seed_items(docs[name])[1] if (f := c.get("fact")) in declared}
         if len(dirty) > max(MAX_DIRTY, len(declared) // 2):
             raise _Miss  # redoing most records in place costs more than building afresh
         need = {declared[rid].file for rid in dirty} | {
@@ -583,11 +620,11 @@ def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_
                 if rid in declared and declared[rid].file == name:
                     checker.raw[rid] = item
             corro_files.append((name, corro))
-        for rid in declared:
-            if rid in dirty:
-                checker._check_record(declared[rid], checker.raw[rid])
-            elif declared[rid].type == "source":
-                declared[rid].values["publisher"] = sig[rid][2]
+        for rid, pub in publishers.items():  # what citing records read of a source
+            if rid not in dirty:
+                declared[rid].values["publisher"] = pub
+        for rid in [rid for rid in declared if rid in dirty]:  # in declaration order
+            checker._check_record(declared[rid], checker.raw[rid])
         for name, corro in corro_files:
             for item in corro:
                 if name in changed or item.get("fact") in dirty:
@@ -603,7 +640,8 @@ def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_
 def _rule_texts(the_plan: Plan) -> list[tuple[str, str, str]]:
     """Each rule and check: its name in State.rules, its query, its focus variable."""
     return [(r.name, r.query, "this") for r in the_plan.rules] + [
-        (f"check:{q.name}", q.text, "focus") for q in list_queries(CHECKS)]
+        (f"check:{q.name}", q.text, "focus") for q in list_queries(CHECKS)] + [
+        (other_name(q), q.query, "this") for q in the_plan.queries if not q.local]
 
 
 def _analyse(analyses: dict, text: str, var: str) -> None:
@@ -622,7 +660,7 @@ def _same_layout(old: Meta | None, new: Meta) -> bool:
 
 
 def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: Plan,
-           progress: Progress, digests: dict[str, tuple[Path, str]],
+           progress: Progress, digests: dict[str, tuple[Path, str, tuple[int, ...]]],
            declared: dict[str, Record], dirty: set[str], gone: set[str],
            texts: dict[str, list[str | None]]) -> Built:
     """Update the store and blocks for the dirty records, validate what changed, save."""
@@ -694,9 +732,10 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
             rules[name] = rules.get(name, []) + got
         for name, got in check_results(store, focus_of, frozenset(skip)).items():
             rules[f"check:{name}"] = rules.get(f"check:{name}", []) + got
+        for name, got in other_results(store, the_plan, focus_of, frozenset(skip)).items():
+            rules[name] = rules.get(name, []) + got
         state.rules = rules
         raw = [r for rs in rules.values() for r in rs]
-        raw += core_query_issues(store, [q for q in the_plan.queries if not q.local])
         step()
         focus = affected_focus(store, minus | plus, the_plan.ext)
         local = [r for r in state.core if str(r.focus) not in focus]
@@ -719,9 +758,9 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
                         state.triples, schema, list(digests))
     report_issues = to_issues(raw, loaded, mapper.col.g)
     files: dict[str, FileState] = {}
-    for name, (_, d) in digests.items():  # in declaration order, as the parts are cut
+    for name, (_, d, st) in digests.items():  # in declaration order, as the parts are cut
         corro = state.files[name].corroborates if name in state.files else []
-        files[name] = FileState(d, [], corro)
+        files[name] = FileState(d, [], corro, stat=st)
     for rid, rec in declared.items():
         files[rec.file].rids.append(rid)
     state.files = _declarations(files, state, declared, new_metas)
@@ -734,16 +773,21 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
                 state.files[c.file].corroborates.append(rid)
     with progress.stage("export") as step:
         header = Namer.header_of(state.prefixes, [p for p, n in uses.items() if n > 0])
+        starts: array | None = None
         if in_place:
-            offsets, sizes = _read_layout(root)
+            offsets, sizes, starts = _read_layout(root)
+            marks = set(starts)
             for m in new_metas.values():
                 for j, k in enumerate(m.at):  # type: ignore[arg-type]
                     offsets[k], sizes[k] = m.blocks[2 * j], abs(m.blocks[2 * j + 1])
+                    marks.update((k, k + 1) if k + 1 < len(sizes) else (k,))
+            starts = array("q", sorted(marks))  # the new blocks are runs of their own
         else:  # kb.ttl's order changed: every record's blocks are placed again
             metas = {rid: state.metas[rid] for rid in declared}
             offsets, sizes, order = document_order(metas.values(), state.refs.load_all())
             set_positions(metas.values(), order)
-        kb_ttl = blocks.assemble(header, offsets, sizes)
+        kb_ttl = blocks.assemble(header, offsets, sizes, starts)
+        starts = blocks.starts
         blocks.close()
         moved = blocks.runs > MAX_RUNS or blocks.size > 2 * len(kb_ttl) + 2**20
         if moved:  # edits scattered or stale blocks piled up: store them in order again
@@ -752,7 +796,8 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
                 for j, k in enumerate(m.at):  # type: ignore[arg-type]
                     m.blocks[2 * j] = pos[k]
             store_in_order(root / "blocks.bin", kb_ttl, header)
-        _save_layout(root, offsets, sizes)
+            starts = array("q", [0])
+        _save_layout(root, offsets, sizes, starts)
         step.done = assembled(kb_ttl)
     _save(root, state, dirty | gone if in_place and not moved else None,
           {node for node, n in delta.items() if n})
@@ -769,10 +814,20 @@ def _declarations(files: dict[str, FileState], state: State, declared: dict[str,
                   new: dict[str, Meta]) -> dict[str, FileState]:
     """Each file's declarations: a redone record's from its new Meta, the others' as they
     were (the record is in the same file, unchanged)."""
-    old = {rid: (d, t) for fs in state.files.values()
-           for rid, d, t in zip(fs.rids, fs.decl, fs.texts or [None] * len(fs.rids),
-                                strict=True)}
-    for fs in files.values():
+    def of(fs: FileState) -> dict[str, tuple]:
+        return dict(zip(fs.rids, zip(fs.decl, fs.texts or [None] * len(fs.rids), strict=True),
+                        strict=True))
+    everywhere: dict[str, tuple] | None = None  # records that moved in from another file
+    for name, fs in files.items():
+        was = state.files.get(name)
+        if was is not None and was.rids == fs.rids and new.keys().isdisjoint(fs.rids):
+            fs.decl, fs.texts = was.decl, was.texts or [None] * len(fs.rids)
+            continue  # the same records, none redone
+        old = of(was) if was is not None else {}
+        if any(rid not in old and rid not in new for rid in fs.rids):
+            if everywhere is None:
+                everywhere = {rid: x for f in state.files.values() for rid, x in of(f).items()}
+            old = everywhere
         fs.decl = [_decl(new[rid]) if rid in new else old[rid][0] for rid in fs.rids]
         fs.texts = [old[rid][1] if rid in old else None for rid in fs.rids]
     return files

@@ -52,7 +52,7 @@ from kb.seeds.fast_yaml import read_yaml_fast
 from kb.seeds.schema import Schema
 from kb.seeds.strict_yaml import line_of
 from kb.validate.chunks import split
-from kb.validate.core import ILL_TYPED, META, core_query_issues
+from kb.validate.core import ILL_TYPED, META, core_issues_for, core_query_issues, other_name
 from kb.validate.relevance import focus_on, restrict
 from kb.validate.report import (
     ONTOLOGY_GRAPH,
@@ -141,6 +141,15 @@ def check_results(store: ox.Store, focus: dict[str, set[str]] | None = None,
             for q in list_queries(CHECKS) if q.name not in skip}
 
 
+def other_results(store: ox.Store, the_plan: Plan, focus: dict[str, set[str]] | None = None,
+                  skip: frozenset[str] = frozenset()) -> dict[str, list[RawIssue]]:
+    """The core queries that are not local, by `other_name` (but those in `skip`); with
+    `focus`, one named there runs only for those focus nodes."""
+    return {other_name(q): core_issues_for(store, q, None if focus is None
+                                           else focus.get(other_name(q)))
+            for q in the_plan.queries if not q.local and other_name(q) not in skip}
+
+
 def _check(store: ox.Store, q: QueryFile, nodes: set[str] | None = None) -> list[RawIssue]:
     severity = "Violation" if q.name.endswith("-violation") else "Warning"
     with focus_on(store, nodes) as restricted:
@@ -154,10 +163,9 @@ def _check(store: ox.Store, q: QueryFile, nodes: set[str] | None = None) -> list
 class Whole:
     """Every rule, check and compiled core constraint, run over the whole store."""
 
-    rules: dict[str, list[RawIssue]]  # by rule name
+    rules: dict[str, list[RawIssue]]  # by rule name, and the core queries that are not local
     checks: dict[str, list[RawIssue]]  # by check name
     local: list[RawIssue]  # core results that depend only on a focus node's surroundings
-    other: list[RawIssue]  # the other core results
 
 
 def whole_graph(store: ox.Store, the_plan: Plan, jobs: int) -> Whole:
@@ -166,19 +174,20 @@ def whole_graph(store: ox.Store, the_plan: Plan, jobs: int) -> Whole:
     tasks: list[tuple[str, str, Callable[[], list[RawIssue]]]] = \
         [("rule", r.name, partial(rule_issues, store, [r])) for r in the_plan.rules]
     tasks += [("check", q.name, partial(_check, store, q)) for q in list_queries(CHECKS)]
-    tasks += [("local" if q.local else "other", "", partial(core_query_issues, store, [q]))
+    tasks += [("local", "", partial(core_query_issues, store, [q])) if q.local else
+              ("rule", other_name(q), partial(core_query_issues, store, [q]))
               for q in the_plan.queries]
     if jobs > 1:
         with ThreadPoolExecutor(jobs) as pool:
             got = list(pool.map(lambda t: t[2](), tasks))
     else:
         got = [t[2]() for t in tasks]
-    out = Whole({}, {}, [], [])
+    out = Whole({}, {}, [])
     for (kind, name, _), issues in zip(tasks, got, strict=True):
         if kind in ("rule", "check"):
             (out.rules if kind == "rule" else out.checks)[name] = issues
         else:
-            (out.local if kind == "local" else out.other).extend(issues)
+            out.local.extend(issues)
     return out
 
 
@@ -336,7 +345,7 @@ def full(seeds_dir: Path, work: Path, schema: Schema, the_plan: Plan, jobs: int,
     with progress.stage("validate", total=3) as step:
         whole = whole_graph(store, the_plan, jobs)
         rules, checks, local = whole.rules, whole.checks, whole.local
-        raw = [r for rs in (*rules.values(), *checks.values()) for r in rs] + whole.other
+        raw = [r for rs in (*rules.values(), *checks.values()) for r in rs]
         step(2)
         shacl = pyshacl_issues(the_plan, seeds, schema, store,
                                [(rid, m.triples) for rid, m in metas.items()], jobs)

@@ -10,6 +10,7 @@ rdflib's by construction; tests compare the bytes. Graphs with blank nodes are l
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from array import array
@@ -174,6 +175,7 @@ class BlockFile:
         self._fh = open(path, "ab" if append else "wb")  # noqa: SIM115 - closed in close()
         self.size = self._fh.tell()
         self.runs = 0  # reads the last `assemble` took
+        self.starts = array("q")  # where they began (positions in its order)
 
     def add(self, b: Block) -> Entry:
         data = b.text.encode("utf-8")
@@ -192,33 +194,39 @@ class BlockFile:
         del ordered
         return self.assemble(header, offsets, sizes)
 
-    def assemble(self, header: str, offsets: Sequence[int], sizes: Sequence[int]) -> bytes:
+    def assemble(self, header: str, offsets: Sequence[int], sizes: Sequence[int],
+                 starts: Sequence[int] | None = None) -> bytes:
         """PREFIX lines, then the blocks at these offsets, read from the file: one read per run
-        of blocks stored one after another (all of them, once the file is in document order)."""
+        of blocks stored one after another (all of them, once the file is in document order).
+        `starts`: where runs may begin (sorted, 0 first; each run's blocks stored one after
+        another), if the caller knows; else they are found. Kept in `self.starts`."""
         self._fh.flush()
+        self.starts = runs_of(offsets, sizes) if starts is None else array("q", starts)
+        self.runs = len(self.starts)
         head = header.encode("utf-8")
         out = bytearray(len(head) + sum(sizes))  # one copy of the whole file
         out[:len(head)] = head
-        dest, pos, self.runs = memoryview(out), len(head), 0
+        dest, pos = memoryview(out), len(head)
+        bounds = [*self.starts, len(sizes)] if len(sizes) else []
         with open(self.path, "rb", buffering=0) as fh:  # reads, not an mmap, whose pages
-            def read(off: int, n: int) -> None:          # count as resident memory
-                nonlocal pos
-                fh.seek(off)
+            for a, b in itertools.pairwise(bounds):       # count as resident memory
+                n = sum(sizes[a:b])
+                fh.seek(offsets[a])
                 fh.readinto(dest[pos:pos + n])
                 pos += n
-                self.runs += 1
-            start, size = 0, 0  # the run of blocks stored one after another, being gathered
-            for off, n in zip(offsets, sizes, strict=True):
-                if size and off == start + size:
-                    size += n
-                    continue
-                if size:
-                    read(start, size)
-                start, size = off, n
-            if size:
-                read(start, size)
         dest.release()
         return out  # type: ignore[return-value]
+
+
+def runs_of(offsets: Sequence[int], sizes: Sequence[int]) -> array:
+    """The positions where a run of blocks stored one after another begins (0 first)."""
+    out = array("q")
+    end = None
+    for k, (off, n) in enumerate(zip(offsets, sizes, strict=True)):
+        if off != end:
+            out.append(k)
+        end = off + n
+    return out
 
 
 def in_order(entries: Iterable[Entry], refs: dict[str, int]) -> list[Entry]:

@@ -647,8 +647,10 @@ def read_seeds(seeds_dir: Path, schema: Schema | None = None,
     return SeedSet(checker.records, names)
 
 
-def _display(path: Path) -> str:
+def _display(path: Path, cwd: Path | None = None) -> str:
+    """The path as messages name it: relative to the working directory (`cwd`, resolved,
+    if the caller has it) when inside it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(path.resolve().relative_to(cwd or Path.cwd().resolve()))
     except ValueError:
         return str(path)

@@ -26,7 +26,7 @@ from rdflib.term import Node
 from kb.rdf.literals import ASSERT_DATATYPE
 from kb.rdf.terms import from_ox
 from kb.validate.chunks import SH, TARGETS, _reads
-from kb.validate.relevance import FOCUS
+from kb.validate.relevance import FOCUS, focus_on, restrict
 from kb.validate.report import ONTOLOGY_GRAPH, RawIssue
 
 META = ox.NamedNode("urn:kb:meta")  # named graph marking ill-typed literals
@@ -243,22 +243,38 @@ def core_query_issues(store: ox.Store, queries: Iterable[CoreQuery],
         if nodes is not None and q.local:
             if small is None:
                 continue
-            where = small
+            out += _issues(small, q, q.query.replace(FOCUS, ""), nodes)
         else:
-            where = store
-        res = where.query(q.query.replace(FOCUS, ""),
-                          default_graph=[ox.DefaultGraph(), ONTOLOGY_GRAPH])
-        for sol in res:  # type: ignore[union-attr]
-            if q.regex is not None:
-                v = sol["value"]
-                if not isinstance(v, ox.BlankNode) and q.regex.search(v.value):
-                    continue
-            this = sol["this"]
-            if where is small and this.value not in nodes:  # type: ignore[operator]
-                continue  # a linked node, seen only in part here
-            focus_node = BNode(this.value) if isinstance(this, ox.BlankNode) \
-                else from_ox(this)
-            out.append(RawIssue(q.severity, focus_node, q.path, q.message, q.component))
+            out += _issues(store, q, q.query.replace(FOCUS, ""), None)
+    return out
+
+
+def other_name(q: CoreQuery) -> str:
+    """A core query that is not local, as a rebuild keeps its results: with the rules'."""
+    return f"core:{q.name}"
+
+
+def core_issues_for(store: ox.Store, q: CoreQuery, nodes: set[str] | None) -> list:
+    """One compiled core query over the whole store, for `nodes` alone (None: every focus
+    node); the nodes are put in the store as data (kb.validate.relevance.focus_on)."""
+    with focus_on(store, nodes) as restricted:
+        return _issues(store, q, restrict(q.query, "this", restricted), None)
+
+
+def _issues(where: ox.Store, q: CoreQuery, text: str, keep: set[str] | None) -> list:
+    """The results of one core query's text; with `keep`, only for those focus nodes."""
+    out = []
+    res = where.query(text, default_graph=[ox.DefaultGraph(), ONTOLOGY_GRAPH])
+    for sol in res:  # type: ignore[union-attr]
+        if q.regex is not None:
+            v = sol["value"]
+            if not isinstance(v, ox.BlankNode) and q.regex.search(v.value):
+                continue
+        this = sol["this"]
+        if keep is not None and this.value not in keep:  # type: ignore[union-attr]
+            continue  # a linked node, seen only in part here
+        focus_node = BNode(this.value) if isinstance(this, ox.BlankNode) else from_ox(this)
+        out.append(RawIssue(q.severity, focus_node, q.path, q.message, q.component))
     return out
 
 
