@@ -259,3 +259,25 @@ def test_an_edit_behind_the_same_size_and_mtime_is_still_seen(synth, monkeypatch
     assert edited.stat().st_size == before.st_size
     again = check_fast(res.seeds, cache_dir=cache)
     assert b"Dozen glyphs" in again.kb_ttl and again.kb_ttl == check_fast(res.seeds).kb_ttl
+
+
+def test_two_edits_in_a_row_each_equal_a_clean_build(synth) -> None:
+    """The second rebuild reads kb.ttl's runs as the first one stored them (layout.bin)."""
+    res, cache = synth
+    for text in ("First edit.", "Second edit, a little longer than the first."):
+        edit_description(res.seeds, res.edit_fact, text)
+        counts = _same_as_clean(res.seeds, cache)
+        assert counts["rebuilt"] < counts["records"]
+
+
+def test_a_layout_with_runs_out_of_order_means_a_fresh_build(synth) -> None:
+    res, cache = synth
+    layout = next(cache.glob(f"*/{cache_mod.LAYOUT}"))
+    data = bytearray(layout.read_bytes())
+    n = int.from_bytes(data[:8], "little")
+    assert len(data) == 8 + 16 * n + 8  # one run after a fresh build, after offsets and sizes
+    data[8 + 16 * n:] = b"".join(k.to_bytes(8, "little") for k in (0, 7, 3))
+    layout.write_bytes(bytes(data))
+    edit_description(res.seeds, res.edit_fact, "After a damaged layout.")
+    counts = _same_as_clean(res.seeds, cache)
+    assert counts["rebuilt"] == counts["records"]

@@ -145,39 +145,26 @@ def inject(self: Any, k: int) -> list[str]:
 def _relations(self: Any, k: int, p: str, q: str) -> list[str]:
     """Post terms and events in relation (shapes/relations.ttl), each rule broken once."""
     out: list[str] = []
-    post, change = f"x-term-{k}", f"x-term-change-{k}"
-    out += self.fact(post, "post", "Someone's post", [f"holder: {p}", "title: envoy"],
-                     [self.cite(k)])
-    out += self.fact(change, "personnel", "Ends another's post", [
-        "action: departed", f"person: {q}", f"ends: {post}"], [self.cite(k)])
-    self.expect("term-of-another-person", change)
-    post, change = f"x-tend-{k}", f"x-tend-change-{k}"
-    out += self.fact(post, "post", "Ends in 2018", [f"holder: {p}", "title: envoy",
-                                                    "end: \"2018\""], [self.cite(k)])
-    out += self.fact(change, "personnel", "Ends it in 2020", [
-        "action: departed", f"person: {p}", f"ends: {post}", "date: \"2020\""], [self.cite(k)])
-    self.expect("term-end-disagrees-with-change", post)
-    post, change = f"x-tstart-{k}", f"x-tstart-change-{k}"
-    out += self.fact(post, "post", "Starts in 2020", [f"holder: {p}", "title: envoy",
-                                                      "start: \"2020\""], [self.cite(k)])
-    out += self.fact(change, "personnel", "Begins it in 2018", [
-        "action: appointed", f"person: {p}", f"begins: {post}", "date: \"2018\""],
-        [self.cite(k)])
-    self.expect("term-start-disagrees-with-change", post)
-    post, change = f"x-tkind-{k}", f"x-tkind-change-{k}"
-    out += self.fact(post, "post", "Someone's post", [f"holder: {p}", "title: envoy"],
-                     [self.cite(k)])
-    out += self.fact(change, "personnel", "A departure that begins a post", [
-        "action: departed", f"person: {p}", f"begins: {post}"], [self.cite(k)])
-    self.expect("term-change-of-wrong-kind", change)
+    out += _term(self, k, "term", "term-of-another-person", "change",
+                 ("Someone's post", [f"holder: {p}", "title: envoy"]),
+                 ("Ends another's post", ["action: departed", f"person: {q}", "ends: {post}"]))
+    out += _term(self, k, "tend", "term-end-disagrees-with-change", "post",
+                 ("Ends in 2018", [f"holder: {p}", "title: envoy", "end: \"2018\""]),
+                 ("Ends it in 2020", ["action: departed", f"person: {p}", "ends: {post}",
+                                      "date: \"2020\""]))
+    out += _term(self, k, "tstart", "term-start-disagrees-with-change", "post",
+                 ("Starts in 2020", [f"holder: {p}", "title: envoy", "start: \"2020\""]),
+                 ("Begins it in 2018", ["action: appointed", f"person: {p}", "begins: {post}",
+                                        "date: \"2018\""]))
+    out += _term(self, k, "tkind", "term-change-of-wrong-kind", "change",
+                 ("Someone's post", [f"holder: {p}", "title: envoy"]),
+                 ("A departure that begins a post", ["action: departed", f"person: {p}",
+                                                     "begins: {post}"]))
     o1, o2 = self.orgs.next(), self.orgs.next()
-    post, change = f"x-torg-{k}", f"x-torg-change-{k}"
-    out += self.fact(post, "post", "A post in one body", [
-        f"holder: {p}", f"organisation: {o1}", "title: envoy"], [self.cite(k)])
-    out += self.fact(change, "personnel", "Ends it in another", [
-        "action: resigned", f"person: {p}", f"organisation: {o2}", f"ends: {post}"],
-        [self.cite(k)])
-    self.expect("term-in-another-organisation", change)
+    out += _term(self, k, "torg", "term-in-another-organisation", "change",
+                 ("A post in one body", [f"holder: {p}", f"organisation: {o1}", "title: envoy"]),
+                 ("Ends it in another", ["action: resigned", f"person: {p}",
+                                         f"organisation: {o2}", "ends: {post}"]))
     f = f"x-fwd-{k}"
     out += self.fact(f, "statement", "Only expected", [f"speakers: [{q}]", "status: confirmed"],
                      [self.cite(k, stance="expects")])
@@ -200,4 +187,16 @@ def _relations(self: Any, k: int, p: str, q: str) -> list[str]:
         out += self.fact(fid, "statement", "Out of order", [
             f"speakers: [{p}]", f"date: \"{year}\"", field], [self.cite(k)])
         self.expect(rule, fid)
+    return out
+
+
+def _term(self: Any, k: int, tag: str, rule: str, broken: str, post: tuple[str, list[str]],
+          change: tuple[str, list[str]]) -> list[str]:
+    """A post and a personnel change on it (`{post}` in a change line names the post) that
+    break `rule` once, on the post or on the change (`broken`)."""
+    pid, cid = f"x-{tag}-{k}", f"x-{tag}-change-{k}"
+    out = self.fact(pid, "post", post[0], post[1], [self.cite(k)])
+    out += self.fact(cid, "personnel", change[0],
+                     [line.replace("{post}", pid) for line in change[1]], [self.cite(k)])
+    self.expect(rule, pid if broken == "post" else cid)
     return out

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import os
 import pickle
 import sys
@@ -523,8 +524,10 @@ def _read_layout(root: Path) -> tuple[array, array, array]:
     offsets.frombytes(data[8:8 + 8 * n])
     sizes.frombytes(data[8 + 8 * n:8 + 16 * n])
     starts.frombytes(data[8 + 16 * n:])
-    if len(sizes) != n or (n and (not starts or starts[0] != 0)):
-        raise ValueError("layout.bin is cut short")
+    runs_ok = not n or (bool(starts) and starts[0] == 0
+                        and all(a < b for a, b in itertools.pairwise([*starts, n])))
+    if len(sizes) != n or not runs_ok:  # unreadable: the caller builds afresh
+        raise ValueError("layout.bin is cut short or its runs are out of order")
     return offsets, sizes, starts
 
 

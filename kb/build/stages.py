@@ -175,7 +175,7 @@ def whole_graph(store: ox.Store, the_plan: Plan, jobs: int) -> Whole:
         [("rule", r.name, partial(rule_issues, store, [r])) for r in the_plan.rules]
     tasks += [("check", q.name, partial(_check, store, q)) for q in list_queries(CHECKS)]
     tasks += [("local", "", partial(core_query_issues, store, [q])) if q.local else
-              ("rule", other_name(q), partial(core_query_issues, store, [q]))
+              ("rule", other_name(q), partial(core_issues_for, store, q, None))
               for q in the_plan.queries]
     if jobs > 1:
         with ThreadPoolExecutor(jobs) as pool:
