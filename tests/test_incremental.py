@@ -111,6 +111,51 @@ def test_dist_kb_ttl_is_byte_identical_after_an_edit(tmp_path: Path) -> None:
             (tmp_path / "clean" / name).read_bytes()
 
 
+def test_dist_kb_ttl_is_copied_through_user_space_where_the_kernel_cannot(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kb.ttl goes from the cache's block file to dist/ by copy_file_range; where a file
+    system refuses it (EXDEV, ENOSYS) the bytes are copied through user space, the same."""
+    import errno
+
+    def refused(*args: object) -> int:
+        raise OSError(errno.EXDEV, "cross-device")
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    built = build(seeds, tmp_path / "dist", cache=tmp_path / "cache").built
+    monkeypatch.setattr(os, "copy_file_range", refused)
+    again = build(seeds, tmp_path / "other", cache=tmp_path / "cache2").built
+    assert (tmp_path / "dist" / "kb.ttl").read_bytes() == built.kb_ttl
+    assert (tmp_path / "other" / "kb.ttl").read_bytes() == again.kb_ttl == built.kb_ttl
+
+
+def test_a_builds_kb_ttl_stays_as_built_while_later_builds_change_the_cache(
+        synth, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Built's kb.ttl is runs of the cache's block file, held open: an incremental build
+    appending to it, one storing it in order again (a new file), and a fresh build in the
+    same cache leave what each earlier Built reads unchanged."""
+    res, cache = synth
+    kept = []  # (Built, its kb.ttl when built)
+
+    def rebuild(text: str) -> None:
+        edit_description(res.seeds, res.edit_fact, text)
+        built = check_fast(res.seeds, cache_dir=cache)
+        assert text.encode() in built.kb_ttl
+        kept.append((built, built.kb_ttl))
+
+    rebuild("First change, appended.")
+    with monkeypatch.context() as m:
+        m.setattr(cache_mod, "MAX_RUNS", 0)  # the block file stored in order again
+        rebuild("Second change, stored in order.")
+    rebuild("Third change, appended to the new block file.")
+    with monkeypatch.context() as m:
+        m.setattr(cache_mod, "_load", lambda root, fp: None)  # a fresh build, same cache
+        rebuild("Fourth change, a fresh build.")
+    assert kept[-1][0].counts["rebuilt"] == kept[-1][0].counts["records"]
+    assert [b.kb_ttl for b, _ in kept] == [text for _, text in kept]
+    assert len({text for _, text in kept}) == 4
+
+
 def test_another_working_directory_is_a_fresh_build(synth, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # Messages name seed files relative to the working directory; the cache must not mix them.
@@ -281,3 +326,24 @@ def test_a_layout_with_runs_out_of_order_means_a_fresh_build(synth) -> None:
     edit_description(res.seeds, res.edit_fact, "After a damaged layout.")
     counts = _same_as_clean(res.seeds, cache)
     assert counts["rebuilt"] == counts["records"]
+
+
+def test_a_plan_made_again_means_a_fresh_build(synth) -> None:
+    """A plan made again (its cached pickle gone) names its property shapes' queries after new
+    blank nodes: the state's results kept under the old names cannot be matched, so the
+    rebuild is a fresh one, not one that drops those queries' results."""
+    import kb.build.pipeline as pipeline
+    from kb.build.cache import _rule_texts
+
+    res, cache = synth
+    before = {name for name, _, _ in _rule_texts(pipeline._plan("sparql", cache))}
+    pipeline._PLANS.clear()
+    for old in cache.glob("plan-*.pickle"):
+        old.unlink()
+    edit_description(res.seeds, res.edit_fact, "Described after the plan was made again.")
+    again = check_fast(res.seeds, cache_dir=cache)
+    after = {name for name, _, _ in _rule_texts(pipeline._plan("sparql", cache))}
+    assert before != after  # the premise: names of blank-node shapes changed
+    assert again.counts["rebuilt"] == again.counts["records"]
+    clean = check_fast(res.seeds)
+    assert again.kb_ttl == clean.kb_ttl and _issues(again) == _issues(clean)

@@ -476,10 +476,10 @@ def _fresh(seeds_dir: Path, root: Path, fp: str, schema: Schema, the_plan: Plan,
     _save(root, State(fp, files, Metas(res.metas), res.local, Refs(res.refs), res.prefixes,
                       {"": uses}, res.rules, built.void, analyses, triples=built.loaded.triples))
     with progress.stage("export") as step:  # after saving: both are never in memory at once
-        built.kb_ttl = res.blocks.assemble(res.header, offsets, sizes)
-        step.done = assembled(built.kb_ttl)
+        built.document = res.blocks.document(res.header, offsets, sizes)
+        step.done = assembled(built.document.size)
         res.blocks.close()
-        store_in_order(root / "blocks.bin", built.kb_ttl, res.header)
+        store_in_order(root / "blocks.bin", built.document)
     built.store = _reopen(root, built.store)
     del res
     (root / "dirty").unlink()
@@ -512,7 +512,7 @@ def _stacked(sizes: array) -> array:
 
 
 def _save_layout(root: Path, offsets: array, sizes: array, starts: array) -> None:
-    """`starts`: where runs of blocks stored one after another begin (BlockFile.assemble)."""
+    """`starts`: where runs of blocks stored one after another begin (BlockFile.write_document)."""
     write_atomic(root / LAYOUT, len(offsets).to_bytes(8, "little") + offsets.tobytes()
                  + sizes.tobytes() + starts.tobytes())
 
@@ -541,6 +541,8 @@ def _reopen(root: Path, store: ox.Store) -> ox.Store:
 
 def _incremental(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: Plan,
                  jobs: int, progress: Progress) -> Built:
+    if {name for name, _, _ in _rule_texts(the_plan)} != state.rules.keys():
+        raise _Miss  # kept under another plan's names (a plan made again: new blank nodes)
     with progress.stage("read seeds") as step, gc_paused():
         digests = _digests(seeds_dir, state.files)
         changed = {n for n, (_, d, _) in digests.items()
@@ -718,8 +720,6 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
         rules, focus_of, skip = {}, {}, set()
         changed_preds = {q.predicate.value for q in minus | plus}
         for name, text, var in _rule_texts(the_plan):
-            if name not in state.rules:
-                continue
             _analyse(state.analyses, text, var)
             named = state.analyses[("predicates", text)]
             short = name[6:] if name.startswith("check:") else name
@@ -789,26 +789,26 @@ def _apply(seeds_dir: Path, root: Path, state: State, schema: Schema, the_plan: 
             metas = {rid: state.metas[rid] for rid in declared}
             offsets, sizes, order = document_order(metas.values(), state.refs.load_all())
             set_positions(metas.values(), order)
-        kb_ttl = blocks.assemble(header, offsets, sizes, starts)
+        document = blocks.document(header, offsets, sizes, starts)
         starts = blocks.starts
         blocks.close()
-        moved = blocks.runs > MAX_RUNS or blocks.size > 2 * len(kb_ttl) + 2**20
+        moved = blocks.runs > MAX_RUNS or blocks.size > 2 * document.size + 2**20
         if moved:  # edits scattered or stale blocks piled up: store them in order again
             pos = offsets = _stacked(sizes)
             for m in state.metas.values():
                 for j, k in enumerate(m.at):  # type: ignore[arg-type]
                     m.blocks[2 * j] = pos[k]
-            store_in_order(root / "blocks.bin", kb_ttl, header)
+            store_in_order(root / "blocks.bin", document)
             starts = array("q", [0])
         _save_layout(root, offsets, sizes, starts)
-        step.done = assembled(kb_ttl)
+        step.done = assembled(document.size)
     _save(root, state, dirty | gone if in_place and not moved else None,
           {node for node, n in delta.items() if n})
     del mapper
     store = _reopen(root, store)
     (root / "dirty").unlink()
     from kb.validate.report import Report
-    return Built(loaded, Report(report_issues), kb_ttl, store, progress.timings,
+    return Built(loaded, Report(report_issues), document, store, progress.timings,
                  {"records": len(declared), "rebuilt": len(dirty),
                   "revalidated": len(focus), "triples": loaded.triples}, void=state.void)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.build.distdir import reading, snapshot
-from kb.core.files import write_atomic
+from kb.core.files import Spliced, write_atomic
 from kb.core.paths import CHECKS, ONTOLOGY_DIR, ROOT, SHAPES_DIR
 
 STAMP = ".kb-build.json"
@@ -40,11 +40,17 @@ def fingerprint(seeds_dir: Path) -> str:
     return h.hexdigest()
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _sha256(data: bytes | Spliced) -> str:
+    if isinstance(data, bytes):
+        return hashlib.sha256(data).hexdigest()
+    h = hashlib.sha256()
+    for chunk in data.chunks():
+        h.update(chunk)
+    return h.hexdigest()
 
 
-def stamp_bytes(inputs: str, kb_ttl: bytes, summary: dict[str, Any] | None = None) -> bytes:
+def stamp_bytes(inputs: str, kb_ttl: bytes | Spliced,
+                summary: dict[str, Any] | None = None) -> bytes:
     """The stamp of a validated kb.ttl built from inputs with fingerprint `inputs`; `summary`
     (Summary's fields) lets an unchanged `kb build` answer without building."""
     doc: dict[str, Any] = {"inputs": inputs, "kb.ttl": _sha256(kb_ttl)}

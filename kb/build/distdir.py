@@ -26,6 +26,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from kb.core.files import Spliced
+
 READERS = ".readers"  # in each build directory: readers hold a shared flock on it
 LOCK = "lock"
 CHUNK = 1 << 20  # bytes per write(2)
@@ -122,8 +124,9 @@ def locked(dist: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def write_set(dist: Path, files: Mapping[str, bytes | Path]) -> Path:
-    """Write `files` (name -> bytes, or a finished file to link or copy) as dist's new build
+def write_set(dist: Path, files: Mapping[str, bytes | Path | Spliced]) -> Path:
+    """Write `files` (name -> bytes, a finished file to link or copy, or a Spliced one to copy)
+    as dist's new build
     and swap it in as one set.
 
     Under the lock: the files go into a fresh build directory (each fsynced), then one rename
@@ -155,7 +158,7 @@ def _new_id() -> str:
     return f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
-def _write(path: Path, data: bytes | Path) -> None:
+def _write(path: Path, data: bytes | Path | Spliced) -> None:
     if isinstance(data, Path):
         _link_or_copy(str(data), str(path))
         fd = os.open(path, os.O_RDONLY)
@@ -166,9 +169,12 @@ def _write(path: Path, data: bytes | Path) -> None:
         return
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view[:CHUNK]):]
+        if isinstance(data, bytes):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view[:CHUNK]):]
+        else:
+            data.write_to(fd)
         os.fsync(fd)
     finally:
         os.close(fd)

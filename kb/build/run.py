@@ -18,6 +18,7 @@ from kb.build.distdir import write_set
 from kb.build.pipeline import check_fast
 from kb.build.stages import Built
 from kb.core.errors import NonConformingError
+from kb.core.files import Spliced
 from kb.core.paths import DIST, SEEDS
 from kb.core.progress import Progress
 from kb.interop.context import context_bytes
@@ -66,12 +67,12 @@ def build(seeds_dir: Path = SEEDS, dist: Path = DIST, *, cache: Path | None = No
     built = check(seeds_dir, cache=cache, quiet=quiet)
     ontology = load_ontology()
     void = describe(HasNode(built.store), ontology, counted=built.figures())
-    files = {
-        "kb.ttl": built.kb_ttl,
+    files: dict[str, bytes | Path | Spliced] = {
+        "kb.ttl": built.document,  # copied from the block file, not read into memory
         "ontology.ttl": turtle(ontology),
         "void.ttl": turtle(void),
         "context.jsonld": context_bytes(),
-        STAMP: stamp_bytes(inputs, built.kb_ttl, summary(built)),
+        STAMP: stamp_bytes(inputs, built.document, summary(built)),
     }
     write_set(dist, files)
     return BuildResult(built, [dist / name for name in files if name != STAMP])

@@ -15,6 +15,7 @@ what an edit touched.
 from __future__ import annotations
 
 import gc
+import io
 import os
 import shutil
 import tempfile
@@ -31,6 +32,7 @@ from rdflib import Graph
 
 from kb.build import fork_map
 from kb.core.errors import InputError
+from kb.core.files import Spliced
 from kb.core.paths import CHECKS
 from kb.core.progress import Progress
 from kb.interop.void import Figures
@@ -74,12 +76,17 @@ class Built:
 
     loaded: FastLoaded
     report: Report
-    kb_ttl: bytes
+    document: Spliced  # kb.ttl, as runs of the block file (BlockFile.document)
     store: ox.Store  # the KB in the default graph, pySHACL's ontology axioms in ONTOLOGY_GRAPH
     timings: dict[str, float]
     counts: dict[str, int] = field(default_factory=dict)
     tmp: Any = None  # a temporary directory holding the store, removed with this object
     void: Counts | None = None  # the figures of dist/void.ttl, when kept by the cache
+
+    @property
+    def kb_ttl(self) -> bytes:
+        """kb.ttl's bytes, read from `document`."""
+        return self.document.read()
 
     def figures(self) -> Figures:
         """What dist/void.ttl states about the KB (kb.void.figures, from the store)."""
@@ -265,17 +272,17 @@ class Full:
     def export(self, progress: Progress) -> Built:
         with progress.stage("export") as step:
             offsets, sizes, _ = document_order(self.metas.values(), self.refs)
-            self.built.kb_ttl = self.blocks.assemble(self.header, offsets, sizes)
+            self.built.document = self.blocks.document(self.header, offsets, sizes)
             del offsets, sizes
             self.blocks.close()
-            step.done = assembled(self.built.kb_ttl)
+            step.done = assembled(self.built.document.size)
             release_memory()
         return self.built
 
 
-def assembled(kb_ttl: bytes) -> str:
+def assembled(size: int) -> str:
     """The export stage's progress line."""
-    return f"assembled kb.ttl ({len(kb_ttl) / 2**20:.1f} MiB)"
+    return f"assembled kb.ttl ({size / 2**20:.1f} MiB)"
 
 
 def full(seeds_dir: Path, work: Path, schema: Schema, the_plan: Plan, jobs: int,
@@ -358,7 +365,8 @@ def full(seeds_dir: Path, work: Path, schema: Schema, the_plan: Plan, jobs: int,
         step.done = f"validated {mapper.triples} triples ({len(raw)} issues)"
         release_memory()
     report = Report(to_issues(raw, loaded, col.g))
-    built = Built(loaded, report, b"", store, progress.timings,
+    built = Built(loaded, report, Spliced(b"", io.BytesIO(), []),  # made by export()
+                  store, progress.timings,
                   {"records": len(metas), "rebuilt": len(metas), "triples": mapper.triples})
     return Full(built, metas, corro, mapper.refs, dict(mapper.namer.used), local,
                 {**rules, **{f"check:{k}": v for k, v in checks.items()}},

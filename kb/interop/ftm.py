@@ -21,8 +21,8 @@ from rdflib.term import Node
 
 from kb.core.paths import FTM_MAPPING
 from kb.rdf.mapping import OA, PROV, WIKIDATA
+from kb.seeds.fast_yaml import read_yaml_fast
 from kb.seeds.schema import Schema, load_schema
-from kb.seeds.strict_yaml import read_yaml
 
 SDO = Namespace("https://schema.org/")
 FTM_ID = re.compile(r"^[0-9a-zA-Z]([0-9a-zA-Z.\-]*[0-9a-zA-Z])?$")
@@ -101,7 +101,7 @@ def _rule(raw: Any, groups: dict[str, dict], schema: Schema, where: str) -> Rule
 
 @lru_cache(maxsize=4)
 def load_mapping(path: Path = FTM_MAPPING) -> Mapping:
-    raw: Any = read_yaml(path)
+    raw: Any = read_yaml_fast(path)
     schema = load_schema()
     groups = {name: dict(g) for name, g in raw.get("groups", {}).items()}
     where = str(path)

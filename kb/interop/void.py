@@ -19,8 +19,8 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, VOID
 
 from kb.core.paths import DATASET
 from kb.interop.context import context_iri
+from kb.seeds.fast_yaml import read_yaml_fast
 from kb.seeds.schema import load_schema
-from kb.seeds.strict_yaml import read_yaml
 
 DATASET_ID = "dataset"
 DCAT3 = Namespace(str(DCAT))  # DCAT 3 terms (dcat:version) that rdflib's closed DCAT lacks
@@ -61,7 +61,7 @@ class DatasetMeta:
 
 @lru_cache(maxsize=4)
 def load_meta(path: Path = DATASET) -> DatasetMeta:
-    raw: Any = read_yaml(path)
+    raw: Any = read_yaml_fast(path)
     dists = tuple(
         Distribution(name, str(d["title"]), str(d["file"]), str(d["media_type"]),
                      d.get("format"), d.get("conforms_to"), d.get("dump") == "yes")

@@ -289,7 +289,7 @@ class Mapper:
 
 def document_order(metas: Iterable[Meta], refs: Mapping[str, int]
                    ) -> tuple[array, array, list[int]]:
-    """The blocks in kb.ttl's order (kb.ttl.in_order: rdfs:Class instances by IRI, then the
+    """The blocks in kb.ttl's order (rdflib's orderSubjects: rdfs:Class instances by IRI, then the
     other subjects by use count, then IRI): their offsets and sizes in the block file, and
     for each its index among all blocks in `metas` order."""
     subjects: list[str] = []

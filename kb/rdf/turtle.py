@@ -23,6 +23,8 @@ from rdflib.namespace import XMLNS
 from rdflib.plugins.serializers.longturtle import LongTurtleSerializer
 from rdflib.term import Node
 
+from kb.core.files import Spliced
+
 Entry = tuple[str, bool, int, int]  # a block in the block file: subject, class?, offset, size
 
 _NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._%()"
@@ -172,9 +174,11 @@ class BlockFile:
 
     def __init__(self, path: Path, append: bool = False):
         self.path = path
-        self._fh = open(path, "ab" if append else "wb")  # noqa: SIM115 - closed in close()
+        if not append:  # a new file: documents of the old one keep reading it
+            path.unlink(missing_ok=True)
+        self._fh = open(path, "ab")  # noqa: SIM115 - closed in close()
         self.size = self._fh.tell()
-        self.runs = 0  # reads the last `assemble` took
+        self.runs = 0  # runs of the last `document`
         self.starts = array("q")  # where they began (positions in its order)
 
     def add(self, b: Block) -> Entry:
@@ -187,35 +191,18 @@ class BlockFile:
     def close(self) -> None:
         self._fh.close()
 
-    def document(self, header: str, entries: Iterable[Entry], refs: dict[str, int]) -> bytes:
-        """PREFIX lines, then the blocks in rdflib's order (`in_order`)."""
-        ordered = in_order(entries, refs)
-        offsets, sizes = array("q", (e[2] for e in ordered)), array("q", (e[3] for e in ordered))
-        del ordered
-        return self.assemble(header, offsets, sizes)
-
-    def assemble(self, header: str, offsets: Sequence[int], sizes: Sequence[int],
-                 starts: Sequence[int] | None = None) -> bytes:
-        """PREFIX lines, then the blocks at these offsets, read from the file: one read per run
-        of blocks stored one after another (all of them, once the file is in document order).
-        `starts`: where runs may begin (sorted, 0 first; each run's blocks stored one after
-        another), if the caller knows; else they are found. Kept in `self.starts`."""
+    def document(self, header: str, offsets: Sequence[int], sizes: Sequence[int],
+                 starts: Sequence[int] | None = None) -> Spliced:
+        """kb.ttl: PREFIX lines, then the blocks at these offsets, as runs of blocks stored one
+        after another in this file (one run, once the file is in document order), the file
+        held open. `starts`: where runs may begin (sorted, 0 first), if the caller knows;
+        else they are found. Kept in `self.starts`."""
         self._fh.flush()
         self.starts = runs_of(offsets, sizes) if starts is None else array("q", starts)
         self.runs = len(self.starts)
-        head = header.encode("utf-8")
-        out = bytearray(len(head) + sum(sizes))  # one copy of the whole file
-        out[:len(head)] = head
-        dest, pos = memoryview(out), len(head)
         bounds = [*self.starts, len(sizes)] if len(sizes) else []
-        with open(self.path, "rb", buffering=0) as fh:  # reads, not an mmap, whose pages
-            for a, b in itertools.pairwise(bounds):       # count as resident memory
-                n = sum(sizes[a:b])
-                fh.seek(offsets[a])
-                fh.readinto(dest[pos:pos + n])
-                pos += n
-        dest.release()
-        return out  # type: ignore[return-value]
+        runs = [(offsets[a], sum(sizes[a:b])) for a, b in itertools.pairwise(bounds)]
+        return Spliced(header.encode("utf-8"), open(self.path, "rb", buffering=0), runs)
 
 
 def runs_of(offsets: Sequence[int], sizes: Sequence[int]) -> array:
@@ -229,37 +216,13 @@ def runs_of(offsets: Sequence[int], sizes: Sequence[int]) -> array:
     return out
 
 
-def in_order(entries: Iterable[Entry], refs: dict[str, int]) -> list[Entry]:
-    """rdflib's orderSubjects: rdfs:Class instances by IRI, the others by how often they are
-    used as objects, then IRI."""
-    items = list(entries)
-    classes = sorted((e for e in items if e[1]), key=lambda e: e[0])
-    rest = [e for e in items if not e[1]]
-    del items
-    # by IRI, then (stable) by use count: the order of the key (count, IRI), without a key
-    # tuple for each of 10^6 subjects
-    rest.sort(key=lambda e: e[0])
-    rest.sort(key=lambda e: refs.get(e[0], 0))
-    classes += rest
-    return classes
-
-
-def renumber(ordered: Sequence[Entry]) -> dict[str, int]:
-    """Each subject's offset once the blocks are stored in this order (`store_in_order`)."""
-    out, pos = {}, 0
-    for subject, _, _, n in ordered:
-        out[subject] = pos
-        pos += n
-    return out
-
-
-def store_in_order(path: Path, document: bytes, header: str) -> None:
-    """Keep the block file as the document's blocks, in its order (offsets: `renumber`), so
-    the next `assemble` reads it in a few runs."""
+def store_in_order(path: Path, document: Spliced) -> None:
+    """Keep the block file as the document's blocks, in its order (offsets:
+    kb.rdf.stream.renumber_blocks), so the next `document` is one run. A new file renamed
+    into place: documents made before keep reading the old one."""
     tmp = path.with_suffix(".new")
-    skip = len(header.encode("utf-8"))
-    with open(tmp, "wb") as fh:
-        fh.write(memoryview(document)[skip:])
+    with open(tmp, "wb", buffering=0) as out:
+        document.write_to(out.fileno(), head=False)
     os.replace(tmp, path)
 
 

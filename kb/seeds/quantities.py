@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kb.seeds.strict_yaml import read_yaml
+from kb.seeds.fast_yaml import read_yaml_fast
 
 VALUE_RE = re.compile(r"^[0-9]+(\.[0-9]{1,18})?\Z")  # Oxigraph keeps 18 fraction digits
 KEYS = ("value", "currency", "code", "unit", "of", "as_reported")
@@ -41,7 +41,7 @@ class UnitCodes:
 @lru_cache(maxsize=4)
 def load_codes(path: Path) -> UnitCodes:
     """The allowed currency and unit codes."""
-    raw = read_yaml(path)
+    raw = read_yaml_fast(path)
     return UnitCodes(dict(raw.get("currencies") or {}), dict(raw.get("units") or {}))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from kb.core.errors import InputError, Problem
 from kb.core.paths import SEED_SCHEMA
-from kb.seeds.strict_yaml import read_yaml
+from kb.seeds.fast_yaml import read_yaml_fast
 
 FIELD_KINDS = {
     "text", "texts", "ref", "refs", "date", "enum", "int", "amount", "duration",
@@ -94,7 +94,7 @@ def _records(raw: Any, is_fact: bool, common: dict[str, FieldSpec], where: str) 
 @lru_cache(maxsize=4)
 def load_schema(path: Path = SEED_SCHEMA) -> Schema:
     """Read the seed schema once."""
-    raw = read_yaml(path)
+    raw = read_yaml_fast(path)
     where = str(path)
     common = {f: _field(f, r, where) for f, r in raw.get("fact_fields", {}).items()}
     return Schema(
