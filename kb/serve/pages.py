@@ -29,13 +29,6 @@ AGAINST = ("Denies", "Doubts", "CannotRecall")  # stances that speak against a f
 OA_EXACT = "http://www.w3.org/ns/oa#exact"
 LABEL_CACHE = 200_000  # node labels kept
 
-_SUBTREE = """
-CONSTRUCT { ?s ?p ?o } WHERE {
-  VALUES ?node { UNDEF }
-  ?s ?p ?o .
-  FILTER(?s = ?node || STRSTARTS(STR(?s), CONCAT(STR(?node), "/")))
-}"""
-
 _OUTGOING = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?node ?p ?o (SAMPLE(?l) AS ?label) WHERE {
@@ -102,17 +95,35 @@ class EntityPages:
 
     # -- descriptions -----------------------------------------------------------------
     def triples(self, iri: str) -> list[ox.Triple]:
-        return list(self._q(_SUBTREE, iri))
+        """The triples about the node and the nodes below it (IRIs under `<iri>/`: its date,
+        participations, citations, links...), sorted. The nodes below are found by following
+        links either way from the node through nodes below it (index lookups), not by scanning
+        every subject's IRI: the mapping links each to its record (tests hold it to that, and
+        compare with the scan)."""
+        try:
+            start = ox.NamedNode(iri)
+        except ValueError:  # not an IRI (a space in the id...): nothing is described there
+            return []
+        below, graph = iri + "/", ox.DefaultGraph()
+        seen, todo, out = {iri}, [start], []
+
+        def reach(term: object) -> None:
+            if isinstance(term, ox.NamedNode) and term.value.startswith(below) \
+                    and term.value not in seen:
+                seen.add(term.value)
+                todo.append(term)
+
+        while todo:
+            node = todo.pop()
+            for q in self.store.quads_for_pattern(node, None, None, graph):
+                out.append(ox.Triple(q.subject, q.predicate, q.object))
+                reach(q.object)
+            for q in self.store.quads_for_pattern(None, None, node, graph):
+                reach(q.subject)
+        return sorted(out, key=str)
 
     def exists(self, iri: str) -> bool:
-        """Whether the KB describes the node: a triple about it (an index lookup), else one
-        about a node below it (a scan)."""
-        try:
-            node = ox.NamedNode(iri)
-        except ValueError:  # not an IRI (a space in the id...): nothing is described there
-            return False
-        if any(True for _ in self.store.quads_for_pattern(node, None, None)):
-            return True
+        """Whether the KB describes the node or a node below it."""
         return bool(self.triples(iri))
 
     def turtle(self, iri: str, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> bytes:
