@@ -512,7 +512,7 @@ def _stacked(sizes: array) -> array:
 
 
 def _save_layout(root: Path, offsets: array, sizes: array, starts: array) -> None:
-    """`starts`: where runs of blocks stored one after another begin (BlockFile.write_document)."""
+    """`starts`: where runs of blocks stored one after another begin (BlockFile.document)."""
     write_atomic(root / LAYOUT, len(offsets).to_bytes(8, "little") + offsets.tobytes()
                  + sizes.tobytes() + starts.tobytes())
 

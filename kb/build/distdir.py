@@ -125,9 +125,8 @@ def locked(dist: Path) -> Iterator[None]:
 
 
 def write_set(dist: Path, files: Mapping[str, bytes | Path | Spliced]) -> Path:
-    """Write `files` (name -> bytes, a finished file to link or copy, or a Spliced one to copy)
-    as dist's new build
-    and swap it in as one set.
+    """Write `files` (name -> bytes, a finished file to link or copy, or a Spliced one to copy
+    in the kernel) as dist's new build and swap it in as one set.
 
     Under the lock: the files go into a fresh build directory (each fsynced), then one rename
     makes `dist` point at it; then earlier builds but the one just replaced, and leftovers of

@@ -29,8 +29,6 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-
-
 def copy_range(src: int, dst: int, offset: int, n: int) -> None:
     """Append `n` bytes of file `src` from `offset` to `dst` (at its position), copied by the
     kernel (copy_file_range) where the file system allows it, else through user space."""
@@ -61,8 +59,9 @@ class Spliced:
 
     def write_to(self, fd: int, head: bool = True) -> None:
         """Append the bytes (without the head if not `head`) to `fd`, copied by the kernel."""
-        if head:
-            os.write(fd, self.head)
+        view = memoryview(self.head if head else b"")
+        while view:
+            view = view[os.write(fd, view):]
         for offset, n in self.runs:
             copy_range(self.source.fileno(), fd, offset, n)
 
@@ -79,6 +78,7 @@ class Spliced:
                 yield got
 
     def read(self) -> bytes:
+        """The bytes, in memory (tests, small KBs: a build itself never needs them whole)."""
         out = bytearray(self.size)
         out[:len(self.head)] = self.head
         view, pos = memoryview(out), len(self.head)
